@@ -91,3 +91,22 @@ def test_gpt2_preset_size():
     with torch.device('meta'): m = GPT(GPTConfig.from_preset('gpt2'))
     assert m.num_params() == 124_439_808
     assert m.flops_per_token(1024) == 6 * (124_439_808 - 1024 * 768) + 12 * 12 * 768 * 1024
+
+def test_hub_name_resolves_through_the_hf_cache(monkeypatch):
+    "shared/hf holds GPT-2's config but no weights: the name resolves offline, and the error says what is missing."
+    import os
+    if not os.path.isdir(os.path.join(os.environ.get('HF_HOME', '/nonexistent'), 'hub', 'models--gpt2')): pytest.skip('no HF cache')
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    with pytest.raises(FileNotFoundError, match=r'No weights in .*models--gpt2.*expected model.safetensors'):
+        GPT.from_pretrained('gpt2')
+
+def test_own_folder_with_tokenizer(tmp_path):
+    from llmlit.tokenizer import Tokenizer, get_tokenizer
+    tok = get_tokenizer('char', texts=['hello world'])
+    m = GPT(GPTConfig.from_preset('tiny', vocab_size=tok.vocab_size))
+    m.save_pretrained(tmp_path, tokenizer=tok)
+    back, tok2 = GPT.from_pretrained(tmp_path), Tokenizer.load(tmp_path)
+    x = torch.tensor([tok2.encode('hello')])
+    with torch.no_grad(): assert torch.equal(back(x), m.eval()(x))
+    with pytest.raises(ValueError, match='tokenizer has 50257 tokens but the model only 8'):
+        m.save_pretrained(tmp_path/'x', tokenizer=get_tokenizer('gpt2'))
