@@ -6,7 +6,9 @@ measured in the same run.
     python bench/pretrain.py --steps 20 --repeats 1  # quick
 
 All three do the same work per step: forward, cross-entropy, backward, gradient clipping at 1.0, AdamW step, scheduler step.
-Timing starts after `--warmup` steps of each run."""
+Each step is timed from the start of one step to the start of the next (for Lightning: everything the Trainer does between two
+batches), the first `--warmup` steps are dropped, and the median step time gives tokens/s: a median over steps is robust to the
+moments when a shared machine is busy elsewhere, which a total time is not."""
 import argparse, statistics, time
 import numpy as np
 import torch
@@ -41,21 +43,25 @@ def optimizer(params, lr=1e-3):
 def run_plain(model, data, warmup, hf=False):
     opt, sched = optimizer(model.parameters())
     model.train()
+    stamps = []
     for i, b in enumerate(data):
-        if i == warmup: t = time.perf_counter()
+        stamps.append(time.perf_counter())
         logits = model(b['input_ids']).logits if hf else model(b['input_ids'], check=False)
         loss = F.cross_entropy(logits.flatten(0, 1), b['labels'].flatten())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); sched.step()
-    return time.perf_counter() - t
+    stamps.append(time.perf_counter())
+    return statistics.median(b - a for a, b in zip(stamps[warmup:], stamps[warmup + 1:]))
 
 class Timer(pl.Callback):
-    def __init__(self, warmup): self.warmup = warmup
-    def on_train_batch_start(self, trainer, pl_module, batch, i):
-        if i == self.warmup: self.t = time.perf_counter()
-    def on_train_end(self, trainer, pl_module): self.elapsed = time.perf_counter() - self.t
+    def __init__(self, warmup): self.warmup, self.stamps = warmup, []
+    def on_train_batch_start(self, trainer, pl_module, batch, i): self.stamps.append(time.perf_counter())
+    def on_train_end(self, trainer, pl_module):
+        self.stamps.append(time.perf_counter())
+        s = self.stamps[self.warmup:]
+        self.elapsed = statistics.median(b - a for a, b in zip(s, s[1:]))
 
 def run_lightning(lit, data, warmup):
     timer = Timer(warmup)
@@ -81,7 +87,7 @@ def main():
     tokens = np.asarray(tok.encode(corpus.text), dtype=np.uint16)
     cfg = GPTConfig.from_preset('nano', vocab_size=tok.vocab_size, bias=False, qkv_bias=False)
     data = batches(tokens, cfg, a.batch, a.steps)
-    tokens_timed = (a.steps - a.warmup) * a.batch * cfg.context_length
+    tokens_timed = a.batch * cfg.context_length   # per step; the runs return their median step time
     rows = []
     for th in a.threads:
         torch.set_num_threads(th)
@@ -103,7 +109,7 @@ def main():
             tps = statistics.median(v)
             rows.append((th, k, tps, tps / base, tps * fpt / ceiling, ceiling))
     print(f'model: {cfg.n_layer}x{cfg.n_head}x{cfg.n_embd}, context {cfg.context_length}, batch {a.batch}, '
-          f'{GPT(cfg).num_params():,} params, {a.steps - a.warmup} timed steps x {a.repeats} repeats (median), torch {torch.__version__}')
+          f'{GPT(cfg).num_params():,} params, median step time over {a.steps - a.warmup} steps, median over {a.repeats} repeats, torch {torch.__version__}')
     print('\n| threads | variant | tokens/s | vs plain loop | MFU vs matmul ceiling | ceiling GFLOP/s |\n|---|---|---|---|---|---|')
     for th, k, tps, ratio, mfu, ceil in rows:
         print(f'| {th} | {k} | {tps:,.0f} | {ratio:.3f}x | {100 * mfu:.1f}% | {ceil / 1e9:.1f} |')

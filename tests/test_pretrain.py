@@ -56,10 +56,14 @@ def test_ddp_on_two_cpu_processes_matches_single(tmp_path):
 def test_wandb_offline_logger(tmp_path, monkeypatch):
     monkeypatch.setenv('WANDB_MODE', 'offline'); monkeypatch.setenv('WANDB_SILENT', 'true')
     run = tmp_path/'w'
-    pretrain_main(args(run, tmp_path/'cache', '--trainer.logger', 'lightning.pytorch.loggers.WandbLogger',
-                       f'--trainer.logger.save_dir={run}', '--trainer.logger.project', 'llmlit-test', steps=10))
-    assert list((run/'wandb').glob('offline-run-*'))
+    pretrain_main(args(run, tmp_path/'cache', '--logger', 'wandb', steps=10))
+    assert list((run/'wandb').glob('offline-run-*')) and (run/'metrics.csv').exists()
     assert json.loads((run/'summary.json').read_text())['global_step'] == 10
+
+def test_tensorboard_logger(tmp_path):
+    run = tmp_path/'tb'
+    pretrain_main(args(run, tmp_path/'cache', '--logger', 'tensorboard', steps=5))
+    assert list((run/'tensorboard').glob('events.out.tfevents.*')) and (run/'metrics.csv').exists()
 
 def test_empty_corpus_is_a_clear_error(tmp_path):
     (tmp_path/'empty.txt').write_text('')
@@ -71,3 +75,15 @@ def test_generate_verb_on_a_run(tmp_path):
     r = subprocess.run(['llmlit', 'generate', '--model', str(tmp_path/'g/model'), '--max_new_tokens', '30', 'ROMEO:'],
                        capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith('ROMEO:') and len(r.stdout) > 30, r.stderr
+
+def test_readme_main_command_defaults(tmp_path):
+    "`llmlit pretrain` with nothing set: embedded corpus, BPE learned from it, CPU; shortened to 20 steps here."
+    env = {**os.environ, 'LLMLIT_CACHE': str(tmp_path/'cache')}
+    r = subprocess.run(['llmlit', 'pretrain', '--trainer.max_steps', '20', '--trainer.val_check_interval', '10',
+                        '--trainer.limit_val_batches', '2', '--run_dir', str(tmp_path/'run')], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert '--- sample at step 20 ---' in r.stdout
+    s = json.loads((tmp_path/'run/summary.json').read_text())
+    assert s['data_source'] == 'python-docs' and s['global_step'] == 20 and s['val_loss'] < 8.3   # ln 4096 = 8.32
+    cfg = (tmp_path/'run/config.yaml').read_text()
+    assert 'tokenizer: bpe:4096' in cfg and 'preset: nano' in cfg

@@ -14,7 +14,7 @@ def test_readme_and_index_show_the_same_commands():
     nb_md = '\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown')
     cmds = readme.commands((ROOT/'README.md').read_text())
     assert cmds == readme.commands(nb_md)
-    assert cmds[0] == 'pip install -e . && llmlit --help'
+    assert cmds[0] == 'pip install -e . && llmlit pretrain'
     assert cmds[1] == 'pip install -e ".[dev]" && bash tools/test.sh'
 
 def test_ci_runs_the_readme_test_command():
