@@ -67,7 +67,7 @@ def test_tensorboard_logger(tmp_path):
 
 def test_empty_corpus_is_a_clear_error(tmp_path):
     (tmp_path/'empty.txt').write_text('')
-    with pytest.raises(ValueError, match=r"text source '.*empty.txt' is empty"):
+    with pytest.raises(ValueError, match=r"^The text source '.*empty.txt' is empty"):
         pretrain_main(['--data.source', str(tmp_path/'empty.txt'), '--run_dir', str(tmp_path/'r'), *QUIET])
 
 def test_generate_verb_on_a_run(tmp_path):
