@@ -33,6 +33,7 @@ def test_resume_gives_identical_losses(tmp_path):
     assert va[max(va)] == pytest.approx(vb[max(vb)], abs=1e-6)
     s = json.loads((resumed/'summary.json').read_text())
     assert s['global_step'] == 40 and s['tokens_seen'] == 40 * 8 * 32    # the token counter resumes too
+    assert losses(resumed, 'tokens_seen')[39] == losses(straight, 'tokens_seen')[39] == 40 * 8 * 32   # and so does the logged one
 
 def test_resume_from_other_model_config_is_refused(tmp_path):
     pretrain_main(args(tmp_path/'a', tmp_path/'cache', steps=10))
