@@ -19,6 +19,7 @@ VERBS:dict[str,tuple[str,str]] = {
     'tokenizer': ('llmlit.cli:tokenizer_main', 'train a tokenizer (bpe:N, char) or load one (gpt2), save it, encode text'),
     'pretrain': ('llmlit.pretrain:pretrain_main', 'pretrain a GPT on your text (--config FILE.yaml, dotted overrides, --help)'),
     'generate': ('llmlit.cli:generate_main', 'continue a prompt with a trained model: llmlit generate --model DIR "prompt"'),
+    'classify': ('llmlit.classify:classify_main', 'finetune a GPT as a text classifier (--config FILE.yaml); classify predict --model DIR "text"'),
 }
 
 # %% ../nbs/api/99_cli.ipynb #44250559

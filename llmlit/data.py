@@ -13,7 +13,7 @@ from .core import atomic_write, cache_dir, sha256_file, sha256_text
 
 # %% auto #0
 __all__ = ['SOURCES', 'DEFAULT_CORPUS', 'Source', 'register_source', 'FetchError', 'is_offline', 'get_source', 'fetch', 'Corpus',
-           'python_docs', 'load_corpus']
+           'python_docs', 'load_corpus', 'join_corpora']
 
 # %% ../nbs/api/01_data.ipynb #5f4a8d08
 @dataclass(frozen=True)
@@ -202,12 +202,13 @@ def _check_corpus(c:Corpus, where:str)->Corpus:
 
 # %% ../nbs/api/01_data.ipynb #4b8d1f11
 def load_corpus(
-    spec:str=DEFAULT_CORPUS,  # 'python-docs', a dataset name, a file, a glob, or 'hf:<dataset id>'
+    spec:str|list[str]=DEFAULT_CORPUS,  # 'python-docs', a dataset name, a file, a glob, 'hf:<dataset id>', or a list of these
     text_column:str='text',   # column holding the text, for `hf:` datasets
     split:str='train',        # split, for `hf:` datasets
     **kwargs,                 # passed to `datasets.load_dataset` (e.g. `data_files=`) or `fetch` (`mirror=`, `cache=`)
 )->Corpus:
-    "Text to train on, from the embedded corpus, a named dataset, files or globs, or a `datasets` id."
+    "Text to train on, from the embedded corpus, a named dataset, files or globs, or a `datasets` id; a list joins several."
+    if isinstance(spec, (list, tuple)): return join_corpora([load_corpus(s, text_column, split, **kwargs) for s in spec])
     spec = str(spec)
     if spec == DEFAULT_CORPUS: return python_docs()
     if spec.startswith('hf:'): return _check_corpus(_load_hf(spec[3:], text_column, split, **kwargs), f'split {split!r}')
@@ -232,3 +233,10 @@ def load_corpus(
     texts = [_read_file(f) for f in files]
     sha = sha256_file(files[0]) if len(files) == 1 else ''
     return _check_corpus(Corpus(spec, texts, files, sha), ', '.join(map(str, files[:3])) + (' ...' if len(files) > 3 else ''))
+
+def join_corpora(parts:list[Corpus])->Corpus:
+    "One corpus holding the documents of `parts` in order; its checksum is a function of theirs."
+    if not parts: raise ValueError('An empty list of text sources: give at least one.')
+    if len(parts) == 1: return parts[0]
+    return Corpus('+'.join(c.name for c in parts), [t for c in parts for t in c.texts], [f for c in parts for f in c.files],
+                  sha256_text(*(c.sha256 for c in parts)))

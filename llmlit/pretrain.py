@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader, IterableDataset
 from .core import atomic_write, cache_dir, sha256_text
-from .data import SOURCES, Corpus, load_corpus
+from .data import SOURCES, Corpus, join_corpora, load_corpus
 from .model import GPT, GPTConfig
 from .tokenizer import Tokenizer, get_tokenizer
 
@@ -120,7 +120,7 @@ def _tokenizer_for(spec:str, corpus:Corpus, cache:Path)->Tokenizer:
 class TextDataModule(pl.LightningDataModule):
     "Token windows from any text source for causal-LM pretraining."
     def __init__(self,
-        source:str='python-docs',     # see `llmlit.data.load_corpus`: python-docs, a dataset name, files, a glob, hf:<id>
+        source:str|list[str]='python-docs',  # see `llmlit.data.load_corpus`: python-docs, a dataset name, files, a glob, hf:<id>; a list joins several
         tokenizer:str='bpe:4096',     # 'bpe:<size>' or 'char' (trained on the corpus), 'gpt2', a hub name or folder
         context_length:int=256,       # tokens per training window
         batch_size:int=16,            # windows per batch (per process)
@@ -139,11 +139,14 @@ class TextDataModule(pl.LightningDataModule):
     @property
     def _cache(self)->Path: return cache_dir(self.hparams.cache_dir)
 
+    def _corpus(self, spec:str)->Corpus:
+        if spec.startswith('hf:'): return load_corpus(spec, text_column=self.hparams.text_column)
+        if spec in SOURCES: return load_corpus(spec, cache=self._cache/'data')   # downloads share the cache folder
+        return load_corpus(spec)
+
     def _load(self):
         h = self.hparams
-        if h.source.startswith('hf:'): corpus = load_corpus(h.source, text_column=h.text_column)
-        elif h.source in SOURCES: corpus = load_corpus(h.source, cache=self._cache/'data')   # downloads share the cache folder
-        else: corpus = load_corpus(h.source)
+        corpus = join_corpora([self._corpus(s) for s in (h.source if isinstance(h.source, (list, tuple)) else [h.source])])
         tok = _tokenizer_for(h.tokenizer, corpus, self._cache)
         return corpus, tok, tokenize_corpus(corpus, tok, self._cache/'tokens')
 

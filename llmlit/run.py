@@ -70,6 +70,11 @@ def _batch_counts(batch)->tuple[int,int]:
     if isinstance(batch, torch.Tensor): return batch.numel(), batch.shape[0]
     return 0, 0
 
+def _own_summary(obj)->dict:
+    "Fields a module or data module adds to summary.json through a `run_summary()` method."
+    f = getattr(obj, 'run_summary', None)
+    return f() if callable(f) else {}
+
 class RunDirCallback(pl.Callback):
     "Writes `summary.json` (and `model/`, when the module can save itself) into a run directory."
     def __init__(self, run_dir:str|Path, verb:str|None=None):
@@ -98,7 +103,8 @@ class RunDirCallback(pl.Callback):
             'wall_time_s': round(time.time() - self.t0, 3) if self.t0 else None,
             'finished_at': datetime.now(timezone.utc).isoformat(timespec='seconds'),
             'data_source': getattr(dm, 'data_source', None), 'data_sha256': getattr(dm, 'data_sha256', None),
-            'parent_model': getattr(pl_module, 'parent_model', None)})
+            'parent_model': getattr(pl_module, 'parent_model', None),
+            **_own_summary(dm), **_own_summary(pl_module)})
 
     def on_fit_end(self, trainer, pl_module):
         model_dir = None
