@@ -2,13 +2,15 @@
 `transformers.GPT2LMHeadModel` (sdpa) in a plain loop, interleaved in one run, at 1 and 2 threads; MFU against a matmul ceiling
 measured in the same run.
 
-    python bench/pretrain.py                       # nanoGPT's shakespeare_char CPU config (4x4x128, context 64, batch 12)
-    python bench/pretrain.py --steps 20 --repeats 1  # quick
+    python bench/pretrain.py                        # nanoGPT's shakespeare_char CPU config (4x4x128, context 64, batch 12)
+    python bench/pretrain.py --steps 20 --rounds 2  # quick
 
 All three do the same work per step: forward, cross-entropy, backward, gradient clipping at 1.0, AdamW step, scheduler step.
 Each step is timed from the start of one step to the start of the next (for Lightning: everything the Trainer does between two
-batches), the first `--warmup` steps are dropped, and the median step time gives tokens/s: a median over steps is robust to the
-moments when a shared machine is busy elsewhere, which a total time is not."""
+batches), the first `--warmup` steps of each run are dropped, and the median step time gives tokens/s: a median over steps is
+robust to the moments when a shared machine is busy elsewhere, which a total time is not. The machine's speed also drifts over
+minutes, so the variants take turns in short runs (`--rounds` of `--steps` each, the order reversed every other round) and each
+variant's median is taken over all its timed steps: drift then affects every variant alike."""
 import argparse, statistics, time
 import numpy as np
 import torch
@@ -53,7 +55,7 @@ def run_plain(model, data, warmup, hf=False):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); sched.step()
     stamps.append(time.perf_counter())
-    return statistics.median(b - a for a, b in zip(stamps[warmup:], stamps[warmup + 1:]))
+    return [b - a for a, b in zip(stamps[warmup:], stamps[warmup + 1:])]
 
 class Timer(pl.Callback):
     def __init__(self, warmup): self.warmup, self.stamps = warmup, []
@@ -61,7 +63,7 @@ class Timer(pl.Callback):
     def on_train_end(self, trainer, pl_module):
         self.stamps.append(time.perf_counter())
         s = self.stamps[self.warmup:]
-        self.elapsed = statistics.median(b - a for a, b in zip(s, s[1:]))
+        self.elapsed = [b - a for a, b in zip(s, s[1:])]
 
 def run_lightning(lit, data, warmup):
     timer = Timer(warmup)
@@ -71,11 +73,24 @@ def run_lightning(lit, data, warmup):
     trainer.fit(lit, torch.utils.data.DataLoader(data, batch_size=None))
     return timer.elapsed
 
+def framework_overhead(tok, data, rounds:int, warmup:int=50)->tuple[float,float]:
+    """Median step time (s) of the plain loop and of LitCausalLM + Trainer on a 1-layer, 8-wide GPT: the math is negligible, the
+    difference is what Lightning and the module add per step, independent of how fast the machine runs the model."""
+    cfg = GPTConfig(vocab_size=tok.vocab_size, context_length=64, n_layer=1, n_head=1, n_embd=8, bias=False, qkv_bias=False)
+    plain, light = [], []
+    for r in range(rounds):
+        torch.manual_seed(r); plain += run_plain(GPT(cfg), data, warmup)
+        torch.manual_seed(r)
+        lit = LitCausalLM('nano', vocab_size=tok.vocab_size, n_layer=1, n_head=1, n_embd=8, bias=False, qkv_bias=False, lr=1e-3,
+                          warmup_steps=100, decay_steps=2000, beta2=0.99)
+        light += run_lightning(lit, data, warmup)
+    return statistics.median(plain), statistics.median(light)
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--steps', type=int, default=120)
-    p.add_argument('--warmup', type=int, default=20)
-    p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--steps', type=int, default=40, help='steps per run')
+    p.add_argument('--warmup', type=int, default=10, help='untimed steps at the start of each run')
+    p.add_argument('--rounds', type=int, default=8, help='runs per variant, interleaved')
     p.add_argument('--threads', type=int, nargs='+', default=[1, 2])
     p.add_argument('--batch', type=int, default=12)
     a = p.parse_args()
@@ -87,31 +102,45 @@ def main():
     tokens = np.asarray(tok.encode(corpus.text), dtype=np.uint16)
     cfg = GPTConfig.from_preset('nano', vocab_size=tok.vocab_size, bias=False, qkv_bias=False)
     data = batches(tokens, cfg, a.batch, a.steps)
+    small_data = batches(tokens, cfg, a.batch, 300)
     tokens_timed = a.batch * cfg.context_length   # per step; the runs return their median step time
-    rows = []
+    rows, quart, overhead = [], {}, {}
     for th in a.threads:
         torch.set_num_threads(th)
-        res = {'plain PyTorch loop': [], 'llmlit LitCausalLM + Trainer': [], 'transformers GPT2LMHeadModel (sdpa)': []}
-        ceilings = []
-        for r in range(a.repeats):
+        names = ['plain PyTorch loop', 'llmlit LitCausalLM + Trainer', 'transformers GPT2LMHeadModel (sdpa)']
+        res, ceilings = {k: [] for k in names}, []
+        for r in range(a.rounds):
             ceilings.append(matmul_ceiling())
-            torch.manual_seed(r); model = GPT(cfg)
-            res['plain PyTorch loop'].append(tokens_timed / run_plain(model, data, a.warmup))
-            torch.manual_seed(r); lit = LitCausalLM('nano', vocab_size=tok.vocab_size, bias=False, qkv_bias=False, lr=1e-3,
-                                                    warmup_steps=100, decay_steps=2000, beta2=0.99)
-            res['llmlit LitCausalLM + Trainer'].append(tokens_timed / run_lightning(lit, data, a.warmup))
-            torch.manual_seed(r); hf = to_hf(GPT(cfg)); hf.config._attn_implementation = 'sdpa'
-            res['transformers GPT2LMHeadModel (sdpa)'].append(tokens_timed / run_plain(hf, data, a.warmup, hf=True))
+            for k in (names if r % 2 == 0 else names[::-1]):
+                torch.manual_seed(r)
+                if k == names[0]: res[k] += run_plain(GPT(cfg), data, a.warmup)
+                elif k == names[1]:
+                    lit = LitCausalLM('nano', vocab_size=tok.vocab_size, bias=False, qkv_bias=False, lr=1e-3, warmup_steps=100,
+                                      decay_steps=2000, beta2=0.99)
+                    res[k] += run_lightning(lit, data, a.warmup)
+                else:
+                    hf = to_hf(GPT(cfg)); hf.config._attn_implementation = 'sdpa'
+                    res[k] += run_plain(hf, data, a.warmup, hf=True)
         ceiling = statistics.median(ceilings)
-        base = statistics.median(res['plain PyTorch loop'])
+        op, ol = framework_overhead(tok, small_data, max(2, a.rounds // 4))
+        overhead[th] = (op, ol, statistics.median(res[names[0]]))
+        base = tokens_timed / statistics.median(res[names[0]])
         fpt = GPT(cfg).flops_per_token(cfg.context_length)
-        for k, v in res.items():
-            tps = statistics.median(v)
+        for k in names:
+            quart[(th, k)] = statistics.quantiles(res[k], n=4)
+            tps = tokens_timed / statistics.median(res[k])
             rows.append((th, k, tps, tps / base, tps * fpt / ceiling, ceiling))
     print(f'model: {cfg.n_layer}x{cfg.n_head}x{cfg.n_embd}, context {cfg.context_length}, batch {a.batch}, '
-          f'{GPT(cfg).num_params():,} params, median step time over {a.steps - a.warmup} steps, median over {a.repeats} repeats, torch {torch.__version__}')
+          f'{GPT(cfg).num_params():,} params, median step time over {a.rounds} interleaved runs x {a.steps - a.warmup} timed steps '
+          f'per variant, torch {torch.__version__}')
     print('\n| threads | variant | tokens/s | vs plain loop | MFU vs matmul ceiling | ceiling GFLOP/s |\n|---|---|---|---|---|---|')
     for th, k, tps, ratio, mfu, ceil in rows:
         print(f'| {th} | {k} | {tps:,.0f} | {ratio:.3f}x | {100 * mfu:.1f}% | {ceil / 1e9:.1f} |')
+    print('\nFramework overhead, measured on a 1-layer, 8-wide GPT (negligible math), as a share of the plain loop step above:')
+    for th, (op, ol, step) in overhead.items():
+        print(f'  {th} thread(s): plain {1e3 * op:.2f} ms/step, LitCausalLM + Trainer {1e3 * ol:.2f} ms/step: '
+              f'+{1e3 * (ol - op):.2f} ms = {100 * (ol - op) / step:.1f}% of the {1e3 * step:.1f} ms step')
+    print('\nstep-time quartiles (ms), all timed steps:')
+    for (th, k), q in quart.items(): print(f'  {th} thread(s), {k}: ' + ' / '.join(f'{1e3 * x:.1f}' for x in q))
 
 if __name__ == '__main__': main()
