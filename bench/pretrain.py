@@ -9,8 +9,9 @@ All three do the same work per step: forward, cross-entropy, backward, gradient 
 Each step is timed from the start of one step to the start of the next (for Lightning: everything the Trainer does between two
 batches), the first `--warmup` steps of each run are dropped, and the median step time gives tokens/s: a median over steps is
 robust to the moments when a shared machine is busy elsewhere, which a total time is not. The machine's speed also drifts over
-minutes, so the variants take turns in short runs (`--rounds` of `--steps` each, the order reversed every other round) and each
-variant's median is taken over all its timed steps: drift then affects every variant alike."""
+minutes, so the variants take turns in short runs (`--rounds` of `--steps` each, the order rotated every round so that each
+variant runs first, second and third equally often) and each variant's median is taken over all its timed steps: drift then
+affects every variant alike."""
 import argparse, statistics, time
 import numpy as np
 import torch
@@ -90,10 +91,36 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--steps', type=int, default=40, help='steps per run')
     p.add_argument('--warmup', type=int, default=10, help='untimed steps at the start of each run')
-    p.add_argument('--rounds', type=int, default=8, help='runs per variant, interleaved')
+    p.add_argument('--rounds', type=int, default=9, help='runs per variant, interleaved (a multiple of 3 rotates the order evenly)')
     p.add_argument('--threads', type=int, nargs='+', default=[1, 2])
     p.add_argument('--batch', type=int, default=12)
+    p.add_argument('--json', action='store_true', help=argparse.SUPPRESS)   # child mode: one thread count, results as JSON
     a = p.parse_args()
+    if not a.json:
+        # One process per thread count, started with OMP_NUM_THREADS set: shrinking a 2-thread OpenMP pool with
+        # torch.set_num_threads(1) inside a process was measured to slow the Lightning run alone by ~5% at 1 thread.
+        import json, os, subprocess, sys
+        out = {'rows': [], 'quart': [], 'overhead': []}
+        for th in a.threads:
+            args = [sys.executable, __file__, '--json', '--threads', str(th), '--steps', str(a.steps), '--warmup', str(a.warmup),
+                    '--rounds', str(a.rounds), '--batch', str(a.batch)]
+            r = subprocess.run(args, env={**os.environ, 'OMP_NUM_THREADS': str(th), 'MKL_NUM_THREADS': str(th)},
+                               capture_output=True, text=True)
+            if r.returncode: sys.exit(r.stderr[-3000:])
+            res = json.loads(r.stdout.strip().splitlines()[-1])
+            for k in out: out[k] += res[k]
+            header = res['header']
+        print(header)
+        print('\n| threads | variant | tokens/s | vs plain loop | MFU vs matmul ceiling | ceiling GFLOP/s |\n|---|---|---|---|---|---|')
+        for th, k, tps, ratio, mfu, ceil in out['rows']:
+            print(f'| {th} | {k} | {tps:,.0f} | {ratio:.3f}x | {100 * mfu:.1f}% | {ceil / 1e9:.1f} |')
+        print('\nFramework overhead, measured on a 1-layer, 8-wide GPT (negligible math), as a share of the plain loop step above:')
+        for th, op, ol, step in out['overhead']:
+            print(f'  {th} thread(s): plain {1e3 * op:.2f} ms/step, LitCausalLM + Trainer {1e3 * ol:.2f} ms/step: '
+                  f'+{1e3 * (ol - op):.2f} ms = {100 * (ol - op) / step:.1f}% of the {1e3 * step:.1f} ms step')
+        print('\nstep-time quartiles (ms), all timed steps:')
+        for th, k, q in out['quart']: print(f'  {th} thread(s), {k}: ' + ' / '.join(f'{1e3 * x:.1f}' for x in q))
+        return
     import logging, warnings
     logging.getLogger('lightning.pytorch.utilities.rank_zero').setLevel(logging.WARNING)
     warnings.filterwarnings('ignore')
@@ -111,7 +138,7 @@ def main():
         res, ceilings = {k: [] for k in names}, []
         for r in range(a.rounds):
             ceilings.append(matmul_ceiling())
-            for k in (names if r % 2 == 0 else names[::-1]):
+            for k in names[r % 3:] + names[:r % 3]:     # each variant takes each position in turn
                 torch.manual_seed(r)
                 if k == names[0]: res[k] += run_plain(GPT(cfg), data, a.warmup)
                 elif k == names[1]:
@@ -130,17 +157,11 @@ def main():
             quart[(th, k)] = statistics.quantiles(res[k], n=4)
             tps = tokens_timed / statistics.median(res[k])
             rows.append((th, k, tps, tps / base, tps * fpt / ceiling, ceiling))
-    print(f'model: {cfg.n_layer}x{cfg.n_head}x{cfg.n_embd}, context {cfg.context_length}, batch {a.batch}, '
-          f'{GPT(cfg).num_params():,} params, median step time over {a.rounds} interleaved runs x {a.steps - a.warmup} timed steps '
-          f'per variant, torch {torch.__version__}')
-    print('\n| threads | variant | tokens/s | vs plain loop | MFU vs matmul ceiling | ceiling GFLOP/s |\n|---|---|---|---|---|---|')
-    for th, k, tps, ratio, mfu, ceil in rows:
-        print(f'| {th} | {k} | {tps:,.0f} | {ratio:.3f}x | {100 * mfu:.1f}% | {ceil / 1e9:.1f} |')
-    print('\nFramework overhead, measured on a 1-layer, 8-wide GPT (negligible math), as a share of the plain loop step above:')
-    for th, (op, ol, step) in overhead.items():
-        print(f'  {th} thread(s): plain {1e3 * op:.2f} ms/step, LitCausalLM + Trainer {1e3 * ol:.2f} ms/step: '
-              f'+{1e3 * (ol - op):.2f} ms = {100 * (ol - op) / step:.1f}% of the {1e3 * step:.1f} ms step')
-    print('\nstep-time quartiles (ms), all timed steps:')
-    for (th, k), q in quart.items(): print(f'  {th} thread(s), {k}: ' + ' / '.join(f'{1e3 * x:.1f}' for x in q))
+    import json
+    header = (f'model: {cfg.n_layer}x{cfg.n_head}x{cfg.n_embd}, context {cfg.context_length}, batch {a.batch}, '
+              f'{GPT(cfg).num_params():,} params, median step time over {a.rounds} interleaved runs x {a.steps - a.warmup} timed '
+              f'steps per variant, one process per thread count (OMP_NUM_THREADS), torch {torch.__version__}')
+    print(json.dumps({'header': header, 'rows': rows, 'quart': [(th, k, q) for (th, k), q in quart.items()],
+                      'overhead': [(th, *v) for th, v in overhead.items()]}))
 
 if __name__ == '__main__': main()
