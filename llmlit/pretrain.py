@@ -21,7 +21,7 @@ from .tokenizer import Tokenizer, get_tokenizer
 
 # %% auto #0
 __all__ = ['PRETRAIN_DEFAULTS', 'tokenizer_fingerprint', 'tokenize_corpus', 'WindowStream', 'ValWindows', 'TextDataModule',
-           'cosine_schedule', 'LitCausalLM', 'SampleCallback', 'pretrain_main']
+           'decay_groups', 'cosine_schedule', 'LitCausalLM', 'SampleCallback', 'pretrain_main']
 
 # %% ../nbs/api/07_pretrain.ipynb #f857b0dd
 def tokenizer_fingerprint(tok:Tokenizer)->str:
@@ -192,6 +192,12 @@ class TextDataModule(pl.LightningDataModule):
 # %% ../nbs/api/07_pretrain.ipynb #7eba619a
 _ARCH = ('vocab_size', 'context_length', 'n_layer', 'n_head', 'n_embd', 'dropout', 'qkv_bias', 'bias', 'tie_weights', 'init')
 
+def decay_groups(module:torch.nn.Module, weight_decay:float)->list[dict]:
+    "AdamW parameter groups of the trainable parameters: weight decay on matrices (2-D and up), none on biases and norms."
+    params = [p for p in module.parameters() if p.requires_grad]
+    return [{'params': [p for p in params if p.dim() >= 2], 'weight_decay': weight_decay},
+            {'params': [p for p in params if p.dim() < 2], 'weight_decay': 0.0}]
+
 def cosine_schedule(step:int, warmup_steps:int, decay_steps:int, lr:float, min_lr:float)->float:
     "Learning rate at `step`: linear warmup, cosine decay to `min_lr` at `decay_steps`, then flat (nanoGPT's `get_lr`)."
     if step < warmup_steps: return lr * (step + 1) / (warmup_steps + 1)
@@ -291,11 +297,8 @@ class LitCausalLM(pl.LightningModule):
 
     def configure_optimizers(self):
         h = self.hparams
-        params = [p for p in self.parameters() if p.requires_grad]
-        groups = [{'params': [p for p in params if p.dim() >= 2], 'weight_decay': h.weight_decay},
-                  {'params': [p for p in params if p.dim() < 2], 'weight_decay': 0.0}]
         fused = self.device.type == 'cuda'
-        opt = torch.optim.AdamW(groups, lr=h.lr, betas=(h.beta1, h.beta2), fused=fused)
+        opt = torch.optim.AdamW(decay_groups(self, h.weight_decay), lr=h.lr, betas=(h.beta1, h.beta2), fused=fused)
         decay = h.decay_steps or (self.trainer.max_steps if self.trainer.max_steps > 0 else int(self.trainer.estimated_stepping_batches))
         min_lr = h.min_lr if h.min_lr is not None else h.lr / 10
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_schedule(s, h.warmup_steps, decay, h.lr, min_lr) / h.lr)
@@ -369,11 +372,6 @@ def _pretrain_cli_class():
             parser.set_defaults({'data.context_length': 128, 'data.batch_size': 16})   # the 5-minute CPU default
             parser.set_defaults({'checkpoint.save_last': True, 'checkpoint.monitor': 'val_loss', 'checkpoint.save_top_k': 1,
                                  'checkpoint.filename': 'best-{step}-{val_loss:.3f}'})
-        def instantiate_trainer(self, **kwargs):
-            trainer = super().instantiate_trainer(**kwargs)
-            for cb in trainer.callbacks:   # checkpoints inside the run directory
-                if isinstance(cb, ModelCheckpoint) and cb.dirpath is None: cb.dirpath = str(self.run.checkpoints)
-            return trainer
     return PretrainCLI
 
 def pretrain_main(args:list[str]|None=None):

@@ -168,4 +168,8 @@ class LLMLitCLI(LightningCLI):
         if cfg.get('logger') in (None, True): kwargs['logger'] = run_loggers(self.config.get('logger'), self.run.path)
         if cfg.get('default_root_dir') is None: kwargs['default_root_dir'] = str(self.run.path)
         kwargs['callbacks'] = list(cfg.get('callbacks') or []) + [RunDirCallback(self.run.path, self.verb)]
-        return super().instantiate_trainer(**kwargs)
+        trainer = super().instantiate_trainer(**kwargs)
+        from lightning.pytorch.callbacks import ModelCheckpoint
+        for cb in trainer.callbacks:   # checkpoints go inside the run directory
+            if isinstance(cb, ModelCheckpoint) and cb.dirpath is None: cb.dirpath = str(self.run.checkpoints)
+        return trainer
