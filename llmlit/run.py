@@ -147,7 +147,10 @@ class LLMLitCLI(LightningCLI):
         self.verb = verb
         kwargs.setdefault('save_config_callback', SaveRunConfig)
         kwargs.setdefault('parser_kwargs', {'prog': f'llmlit {verb}'})
-        super().__init__(model_class, datamodule_class, args=args, run=False, **kwargs)
+        import warnings
+        with warnings.catch_warnings():   # `llmlit <verb>` hands its own argv over on purpose: no "args and sys.argv" warning
+            warnings.filterwarnings('ignore', message=".*LightningCLI's args parameter is intended")
+            super().__init__(model_class, datamodule_class, args=args, run=False, **kwargs)
 
     def add_arguments_to_parser(self, parser):
         parser.add_argument('--run_dir', type=Optional[str], default=None,
