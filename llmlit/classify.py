@@ -6,7 +6,7 @@ Docs: https://llmlit.github.io/llmlit/api/classify.html.md"""
 
 # %% ../nbs/api/08_classify.ipynb #df8d4375
 from __future__ import annotations
-import csv, json, logging, re
+import csv, json, re
 from functools import partial
 from dataclasses import asdict, fields, replace
 from pathlib import Path
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader
 from .core import atomic_write, cache_dir, sha256_file, sha256_text
-from .model import GPT, GPTConfig, LLMLIT_MODEL_TYPE, load_state_dict_strict
+from .model import GPT, GPTConfig, load_state_dict_strict
 from .tokenizer import TOKENIZER_META, Tokenizer, get_tokenizer
 from .pretrain import cosine_schedule, decay_groups
 
