@@ -25,7 +25,8 @@ def causal_mask(
 # %% ../nbs/api/04_attention.ipynb #f4500aea
 class KVCache:
     "Keys and values of one attention layer, preallocated for `max_len` positions."
-    def __init__(self, batch_size:int, n_head:int, head_dim:int, max_len:int, device=None, dtype=torch.float32):
+    def __init__(self, batch_size:int, n_head:int, head_dim:int, max_len:int,
+                 device=None, dtype=torch.float32):
         shape = (batch_size, n_head, max_len, head_dim)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
@@ -35,13 +36,16 @@ class KVCache:
         "Append `k`, `v` of shape (B, nh, T, hs) and return all keys and values so far."
         T = k.shape[2]
         if self.len + T > self.k.shape[2]:
-            raise ValueError(f'KV cache overflow: {self.len} + {T} positions exceed its {self.k.shape[2]}.')
+            raise ValueError(f'KV cache overflow: {self.len} + {T} positions '
+                             f'exceed its {self.k.shape[2]}.')
         self.k[:, :, self.len:self.len + T] = k
         self.v[:, :, self.len:self.len + T] = v
         self.len += T
         return self.k[:, :, :self.len], self.v[:, :, :self.len]
 
-    def reset(self): self.len = 0
+    def reset(self):
+        "Empty the cache for a new sequence (the buffers are kept)."
+        self.len = 0
 
 # %% ../nbs/api/04_attention.ipynb #65c36f68
 def attention_mask_4d(
@@ -49,8 +53,8 @@ def attention_mask_4d(
     T:int,                       # number of queries: the last T of the L positions
     L:int,                       # number of keys (cached + new)
     device=None,
-)->torch.Tensor|None:            # (B, 1, T, L) bool, True where attention is allowed, or None when causal alone suffices
-    "Boolean mask for `scaled_dot_product_attention`: causal, no padding keys, and always the query itself."
+)->torch.Tensor|None:            # (B, 1, T, L) bool, True where attention is allowed
+    "Mask for `scaled_dot_product_attention`: causal, no padding keys, always the query itself."
     q_pos = torch.arange(L - T, L, device=device)[:, None]   # absolute positions of the queries
     k_pos = torch.arange(L, device=device)[None, :]
     allowed = k_pos <= q_pos                                   # (T, L) causal
@@ -61,31 +65,37 @@ def attention_mask_4d(
 
 # %% ../nbs/api/04_attention.ipynb #011c88b0
 class CausalSelfAttention(nn.Module):
-    "Multi-head causal self-attention with GPT-2's parameter names, SDPA kernels and an optional KV cache."
-    def __init__(self, n_embd:int, n_head:int, dropout:float=0.0, qkv_bias:bool=True, bias:bool=True):
+    "Multi-head causal self-attention: GPT-2's parameter names, SDPA kernels, an optional KV cache."
+    def __init__(self, n_embd:int, n_head:int, dropout:float=0.0,
+                 qkv_bias:bool=True, bias:bool=True):
         super().__init__()
-        if n_embd % n_head: raise ValueError(f'n_embd={n_embd} must be divisible by n_head={n_head}.')
-        self.n_head, self.n_embd, self.head_dim, self.dropout = n_head, n_embd, n_embd // n_head, dropout
+        if n_embd % n_head:
+            raise ValueError(f'n_embd={n_embd} must be divisible by n_head={n_head}.')
+        self.n_head, self.n_embd, self.head_dim = n_head, n_embd, n_embd // n_head
+        self.dropout = dropout
         self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=qkv_bias)   # [q | k | v] in one product
         self.c_proj = nn.Linear(n_embd, n_embd, bias=bias)
         self.resid_dropout = nn.Dropout(dropout)
 
     def forward(
-        self, x:torch.Tensor,                # (B, T, n_embd)
-        key_mask:torch.Tensor|None=None,     # (B, L) 1 for real tokens over cached + new positions; None: no padding
-        cache:KVCache|None=None,             # this layer's cache, extended in place
-    )->torch.Tensor:                         # (B, T, n_embd)
+        self, x:torch.Tensor,              # (B, T, n_embd)
+        key_mask:torch.Tensor|None=None,   # (B, L) 1 = real, over cached + new; None: no padding
+        cache:KVCache|None=None,           # this layer's cache, extended in place
+    )->torch.Tensor:                       # (B, T, n_embd)
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, self.head_dim).transpose(1, 2) for t in (q, k, v))   # (B, nh, T, hs)
-        if cache is not None: k, v = cache.update(k, v)                                           # (B, nh, L, hs)
+        heads = lambda t: t.view(B, T, self.n_head, self.head_dim).transpose(1, 2)
+        q, k, v = heads(q), heads(k), heads(v)                 # (B, nh, T, hs)
+        if cache is not None: k, v = cache.update(k, v)        # (B, nh, L, hs)
         L = k.shape[2]
         p = self.dropout if self.training else 0.0
-        if key_mask is None and L == T:      # the common training case: let SDPA pick its fastest causal kernel
+        if key_mask is None and L == T:    # training: SDPA picks its fastest causal kernel
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
-        elif key_mask is None and T == 1:    # one new token sees every cached one
+        elif key_mask is None and T == 1:  # one new token sees every cached one
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p)
         else:
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask_4d(key_mask, T, L, x.device), dropout_p=p)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)                                          # heads side by side
+            mask = attention_mask_4d(key_mask, T, L, x.device)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)       # heads side by side
         return self.resid_dropout(self.c_proj(y))
+

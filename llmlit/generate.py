@@ -23,7 +23,7 @@ def sample_next(
     top_p:float|None=None,           # keep the smallest set reaching this probability
     generator:torch.Generator|None=None,
 )->torch.Tensor:                     # (B,) token ids
-    "Pick the next token of each row: greedy at `temperature=0`, else sample after temperature, top-k and top-p filtering."
+    "Next token per row: greedy at `temperature=0`, else sampled after temperature, top-k, top-p."
     if temperature < 0: raise ValueError(f'temperature must be >= 0, got {temperature}.')
     if temperature == 0: return logits.argmax(-1)
     logits = logits.float() / temperature
@@ -34,7 +34,7 @@ def sample_next(
         if not 0 < top_p: raise ValueError(f'top_p must be in (0, 1], got {top_p}.')
         sorted_logits, order = logits.sort(dim=-1, descending=True)
         cum = sorted_logits.softmax(-1).cumsum(-1)
-        drop = cum - sorted_logits.softmax(-1) >= top_p          # tokens after the set has reached top_p
+        drop = cum - sorted_logits.softmax(-1) >= top_p    # tokens after the set has reached top_p
         logits = logits.scatter(-1, order, sorted_logits.masked_fill(drop, float('-inf')))
     return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(-1)
 
@@ -53,9 +53,11 @@ def _as_batch(prompts, pad_id:int, device)->tuple[torch.Tensor, torch.Tensor, bo
     for i, r in enumerate(rows): ids[i, T - len(r):], mask[i, T - len(r):] = r, 1
     return ids.to(device), mask.to(device), single
 
+
+# %% ../nbs/api/06_generate.ipynb #1f2417e9
 @torch.inference_mode()
 def generate_steps(
-    model:GPT, ids:torch.Tensor, mask:torch.Tensor,   # left-padded (B, T) prompts and their 0/1 mask
+    model:GPT, ids:torch.Tensor, mask:torch.Tensor,   # left-padded (B, T) prompts, their 0/1 mask
     max_new_tokens:int, temperature:float=0.0, top_k:int|None=None, top_p:float|None=None,
     use_cache:bool=True, generator:torch.Generator|None=None,
 )->Iterator[torch.Tensor]:
@@ -64,9 +66,9 @@ def generate_steps(
     padded = bool((mask == 0).any())
     cache = None
     for _ in range(max_new_tokens):
-        if use_cache and cache is not None and cache[0].len < C:          # decode: one token against the cache
+        if use_cache and cache is not None and cache[0].len < C:   # decode: one token vs the cache
             x, m = ids[:, -1:], (mask if padded else None)
-        else:                                                             # prefill (or no cache): the last C tokens
+        else:                                           # prefill (or no cache): the last C tokens
             ids_c, mask_c = ids[:, -C:], mask[:, -C:]
             if use_cache:
                 if cache is None: cache = model.new_cache(B, C)

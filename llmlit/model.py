@@ -23,34 +23,38 @@ __all__ = ['PRESETS', 'LLMLIT_MODEL_TYPE', 'GPTConfig', 'MLP', 'Block', 'GPT', '
 @dataclass
 class GPTConfig:
     "Shape and options of a GPT; `GPTConfig.from_preset('gpt2')` for OpenAI's sizes."
-    vocab_size: int = 50257       # rows of the token embedding: GPT-2's BPE; match your tokenizer (pad to a multiple of 64 for speed)
-    context_length: int = 1024    # longest sequence: the position table has this many rows
-    n_layer: int = 12             # transformer blocks stacked
-    n_head: int = 12              # attention heads per block; n_embd must divide evenly
-    n_embd: int = 768             # width of the residual stream
-    dropout: float = 0.0          # on embeddings, attention output and MLP output; 0 for pretraining big data, 0.1 for small
-    qkv_bias: bool = True         # biases in the query/key/value projection: GPT-2 has them; the book trains without
-    bias: bool = True             # biases in the other linear layers and LayerNorms, as GPT-2
-    tie_weights: bool = True      # lm_head shares wte's matrix: GPT-2 does, and it saves vocab_size * n_embd parameters
+    vocab_size: int = 50257      # embedding rows: GPT-2's BPE; match your tokenizer (x64 is faster)
+    context_length: int = 1024   # longest sequence: the position table has this many rows
+    n_layer: int = 12            # transformer blocks stacked
+    n_head: int = 12             # attention heads per block; n_embd must divide evenly
+    n_embd: int = 768            # width of the residual stream
+    dropout: float = 0.0         # on embeddings, attention and MLP out: 0 for big data, 0.1 small
+    qkv_bias: bool = True        # biases in the query/key/value projection: GPT-2's; not the book's
+    bias: bool = True            # biases in the other linear layers and LayerNorms, as GPT-2
+    tie_weights: bool = True     # lm_head shares wte's matrix, as GPT-2: vocab_size * n_embd fewer
     layer_norm_epsilon: float = 1e-5  # GPT-2's LayerNorm epsilon
-    init: str = 'gpt2'            # 'gpt2': normal(0, 0.02), residual projections scaled by 1/sqrt(2 n_layer); 'torch': PyTorch's module defaults, as the book's GPTModel
+    init: str = 'gpt2'           # 'gpt2': N(0, 0.02), residual projections / sqrt(2 n_layer);
+                                 # 'torch': PyTorch's module defaults, as the book's GPTModel
 
     def __post_init__(self):
         for f in ('vocab_size', 'context_length', 'n_layer', 'n_head', 'n_embd'):
-            if not isinstance(getattr(self, f), int) or getattr(self, f) <= 0:
-                raise ValueError(f'GPTConfig.{f} must be a positive integer, got {getattr(self, f)!r}.')
+            v = getattr(self, f)
+            if not isinstance(v, int) or v <= 0:
+                raise ValueError(f'GPTConfig.{f} must be a positive integer, got {v!r}.')
         if self.n_embd % self.n_head:
-            raise ValueError(f'GPTConfig: n_embd={self.n_embd} is not divisible by n_head={self.n_head}; '
-                             f'each head gets n_embd / n_head dimensions.')
-        if not 0 <= self.dropout < 1: raise ValueError(f'GPTConfig.dropout must be in [0, 1), got {self.dropout}.')
-        if self.init not in ('gpt2', 'torch'): raise ValueError(f"GPTConfig.init must be 'gpt2' or 'torch', got {self.init!r}.")
+            raise ValueError(f'GPTConfig: n_embd={self.n_embd} is not divisible by '
+                             f'n_head={self.n_head}; each head gets n_embd / n_head dimensions.')
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f'GPTConfig.dropout must be in [0, 1), got {self.dropout}.')
+        if self.init not in ('gpt2', 'torch'):
+            raise ValueError(f"GPTConfig.init must be 'gpt2' or 'torch', got {self.init!r}.")
 
     @property
     def head_dim(self)->int: return self.n_embd // self.n_head
 
     @classmethod
     def from_preset(cls, name:str, **overrides)->GPTConfig:
-        "A named size (`gpt2`, `gpt2-medium`, `gpt2-large`, `gpt2-xl`, `tiny`, `nano`, `small`) with `overrides`."
+        "A named size (`gpt2`, `gpt2-medium`, ..., `tiny`, `nano`, `small`) with `overrides`."
         if name not in PRESETS:
             raise ValueError(f'Unknown GPT preset {name!r}. Presets: {", ".join(PRESETS)}.')
         return cls(**{**PRESETS[name], **overrides})
@@ -61,13 +65,16 @@ PRESETS = {
     'gpt2-large':  dict(n_layer=36, n_head=20, n_embd=1280),     # 774M
     'gpt2-xl':     dict(n_layer=48, n_head=25, n_embd=1600),     # 1558M
     # CPU sizes: the vocabulary usually comes from your tokenizer (vocab_size=tok.vocab_size)
-    'small': dict(n_layer=6, n_head=6, n_embd=384, context_length=256, vocab_size=4096),   # nanoGPT's shakespeare_char GPU size
-    'nano':  dict(n_layer=4, n_head=4, n_embd=128, context_length=64, vocab_size=4096),    # nanoGPT's shakespeare_char CPU size
-    'tiny':  dict(n_layer=2, n_head=2, n_embd=64, context_length=128, vocab_size=4096),    # tests, seconds on a laptop
+    # nanoGPT's shakespeare_char GPU size, its CPU size, and one for tests (seconds on a laptop)
+    'small': dict(n_layer=6, n_head=6, n_embd=384, context_length=256, vocab_size=4096),
+    'nano':  dict(n_layer=4, n_head=4, n_embd=128, context_length=64, vocab_size=4096),
+    'tiny':  dict(n_layer=2, n_head=2, n_embd=64, context_length=128, vocab_size=4096),
 }
+
 
 # %% ../nbs/api/05_model.ipynb #31cba178
 class MLP(nn.Module):
+    "The feed-forward half of a block: widen 4x, tanh GELU, project back."
     def __init__(self, cfg:GPTConfig):
         super().__init__()
         self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
@@ -76,15 +83,18 @@ class MLP(nn.Module):
     def forward(self, x): return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate='tanh')))
 
 class Block(nn.Module):
+    "One pre-norm transformer block: x + attention(LayerNorm(x)), then x + MLP(LayerNorm(x))."
     def __init__(self, cfg:GPTConfig):
         super().__init__()
         self.ln_1 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon, bias=cfg.bias)
-        self.attn = CausalSelfAttention(cfg.n_embd, cfg.n_head, cfg.dropout, qkv_bias=cfg.qkv_bias, bias=cfg.bias)
+        self.attn = CausalSelfAttention(cfg.n_embd, cfg.n_head, cfg.dropout,
+                                        qkv_bias=cfg.qkv_bias, bias=cfg.bias)
         self.ln_2 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon, bias=cfg.bias)
         self.mlp = MLP(cfg)
     def forward(self, x, key_mask=None, cache=None):
         x = x + self.attn(self.ln_1(x), key_mask=key_mask, cache=cache)
         return x + self.mlp(self.ln_2(x))
+
 
 # %% ../nbs/api/05_model.ipynb #42959621
 class GPT(nn.Module):
@@ -101,54 +111,59 @@ class GPT(nn.Module):
         if config.tie_weights: self.lm_head.weight = self.wte.weight
         if config.init == 'gpt2':
             self.apply(self._init_weights)
+            resid_std = 0.02 / math.sqrt(2 * config.n_layer)
             for n, p in self.named_parameters():
-                if n.endswith('c_proj.weight'): nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+                if n.endswith('c_proj.weight'): nn.init.normal_(p, mean=0.0, std=resid_std)
 
     def _init_weights(self, m):
         if isinstance(m, (nn.Linear, nn.Embedding)): nn.init.normal_(m.weight, mean=0.0, std=0.02)
         if isinstance(m, nn.Linear) and m.bias is not None: nn.init.zeros_(m.bias)
 
     def check_ids(self, idx:torch.Tensor):
-        "Raise a clear error for token ids outside the vocabulary (instead of an index error deep in the embedding)."
-        lo, hi = int(idx.min()), int(idx.max())
-        if lo < 0 or hi >= self.config.vocab_size:
-            bad = idx[(idx < 0) | (idx >= self.config.vocab_size)].unique()[:5].tolist()
-            raise ValueError(f'Token ids {bad} are outside the vocabulary of this model (vocab_size={self.config.vocab_size}). '
+        "Raise a clear error for token ids outside the vocabulary (not an index error deep inside)."
+        lo, hi, V = int(idx.min()), int(idx.max()), self.config.vocab_size
+        if lo < 0 or hi >= V:
+            bad = idx[(idx < 0) | (idx >= V)].unique()[:5].tolist()
+            raise ValueError(f'Token ids {bad} are outside the vocabulary of this model '
+                             f'(vocab_size={V}). '
                              'Is the tokenizer the one the model was built for?')
 
     def forward(
-        self, idx:torch.Tensor,                      # (B, T) token ids
-        attention_mask:torch.Tensor|None=None,       # (B, L) 1 = real, 0 = padding, over cached + new positions
-        cache:list[KVCache]|None=None,               # one `KVCache` per layer, from `new_cache`
-        check:bool=True,                             # validate ids (skipped while compiling)
-    )->torch.Tensor:                                 # (B, T, vocab_size) logits
+        self, idx:torch.Tensor,                  # (B, T) token ids
+        attention_mask:torch.Tensor|None=None,   # (B, L) 1 = real, 0 = padding, over cached + new
+        cache:list[KVCache]|None=None,           # one `KVCache` per layer, from `new_cache`
+        check:bool=True,                         # validate ids (skipped while compiling)
+    )->torch.Tensor:                             # (B, T, vocab_size) logits
         B, T = idx.shape
-        past = cache[0].len if cache else 0
-        if past + T > self.config.context_length:
-            raise ValueError(f'Sequence of {past + T} tokens exceeds context_length={self.config.context_length}; '
+        past, C = (cache[0].len if cache else 0), self.config.context_length
+        if past + T > C:
+            raise ValueError(f'Sequence of {past + T} tokens exceeds context_length={C}; '
                              'crop it (generate keeps the last context_length tokens).')
         if check and not torch.compiler.is_compiling(): self.check_ids(idx)
         if attention_mask is None: pos = torch.arange(past, past + T, device=idx.device)[None]
-        else: pos = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -T:]   # count real tokens only
+        else: pos = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -T:]   # real tokens only
         x = self.drop(self.wte(idx) + self.wpe(pos))
-        for i, block in enumerate(self.h): x = block(x, key_mask=attention_mask, cache=cache[i] if cache else None)
+        for i, block in enumerate(self.h):
+            x = block(x, key_mask=attention_mask, cache=cache[i] if cache else None)
         return self.lm_head(self.ln_f(x))
 
-    def new_cache(self, batch_size:int, max_len:int|None=None, device=None, dtype=None)->list[KVCache]:
-        "Empty KV caches (one per layer) for `batch_size` sequences of up to `max_len` tokens (default: the context)."
-        p = self.wte.weight
-        return [KVCache(batch_size, self.config.n_head, self.config.head_dim, max_len or self.config.context_length,
+    def new_cache(self, batch_size:int, max_len:int|None=None, device=None, dtype=None
+                  )->list[KVCache]:
+        "Empty KV caches, one per layer, for `batch_size` sequences of `max_len` (the context)."
+        p, c = self.wte.weight, self.config
+        return [KVCache(batch_size, c.n_head, c.head_dim, max_len or c.context_length,
                         device or p.device, dtype or p.dtype) for _ in self.h]
 
     def num_params(self, non_embedding:bool=False)->int:
-        "Parameters (a tied matrix counted once); `non_embedding` leaves out the position table, as nanoGPT and Kaplan et al."
+        "Parameters (a tied matrix once); `non_embedding` leaves out the position table (nanoGPT)."
         n = sum(p.numel() for p in self.parameters())   # parameters() yields a shared tensor once
         return n - self.wpe.weight.numel() if non_embedding else n
 
     def flops_per_token(self, seq_len:int|None=None)->int:
-        "Training FLOPs (forward + backward) per token: 6N for the weights plus 12 * n_layer * n_embd * T for attention (PaLM, App. B)."
+        "Training FLOPs per token: 6N for the weights + 12 n_layer n_embd T for attention (PaLM)."
         c, T = self.config, seq_len or self.config.context_length
         return 6 * self.num_params(non_embedding=True) + 12 * c.n_layer * c.n_embd * T
+
 
 # %% ../nbs/api/05_model.ipynb #a0224c46
 _CONV1D = ('attn.c_attn.weight', 'attn.c_proj.weight', 'mlp.c_fc.weight', 'mlp.c_proj.weight')
