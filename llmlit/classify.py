@@ -121,20 +121,23 @@ def split_examples(ex:Examples, fractions=(0.7, 0.1, 0.2), seed:int=123)->tuple[
     a = int(len(ex) * fractions[0]); b = a + int(len(ex) * fractions[1])
     return ex.subset(perm[:a]), ex.subset(perm[a:b]), ex.subset(perm[b:])
 
-# %% ../nbs/api/08_classify.ipynb #e6456828
+# %% ../nbs/api/08_classify.ipynb #e1b57cda
 def _pad_id(tok:Tokenizer)->int:
     "The padding id: the tokenizer's pad token, else its end-of-text (GPT-2 has no pad token; the mask hides it anyway), else 0."
     return tok.pad_id if tok.pad_id is not None else (tok.eos_id if tok.eos_id is not None else 0)
 
+# %% ../nbs/api/08_classify.ipynb #0c9a789b
 def collate(items:list[tuple[list[int],int]], pad_id:int, padding_side:str='right')->dict:
-    "Pad (ids, label) pairs to the longest: `input_ids`, `attention_mask` (1 = real token), `labels`."
+    """Pad (ids, label) pairs to the longest: `input_ids`, `attention_mask` (1 = real token),
+    `labels`."""
     T = max(len(ids) for ids, _ in items)
     x = torch.full((len(items), T), pad_id, dtype=torch.long)
     m = torch.zeros((len(items), T), dtype=torch.long)
     for i, (ids, _) in enumerate(items):
         sl = slice(0, len(ids)) if padding_side == 'right' else slice(T - len(ids), T)
         x[i, sl] = torch.tensor(ids, dtype=torch.long); m[i, sl] = 1
-    return {'input_ids': x, 'attention_mask': m, 'labels': torch.tensor([l for _, l in items], dtype=torch.long)}
+    labels = torch.tensor([l for _, l in items], dtype=torch.long)
+    return {'input_ids': x, 'attention_mask': m, 'labels': labels}
 
 # %% ../nbs/api/08_classify.ipynb #1b9aa7d3
 def _log(msg:str):
@@ -279,19 +282,22 @@ class SpamDataModule(ClassificationDataModule):
     def __init__(self, path:Optional[str]='sms-spam', balance:bool=True, **kwargs):
         super().__init__(path=path, balance=balance, **kwargs)
 
-# %% ../nbs/api/08_classify.ipynb #e14818b3
+# %% ../nbs/api/08_classify.ipynb #6fcf13c7
 POOLINGS = ('last', 'last_non_pad', 'mean')
 
 def pool(x:torch.Tensor, attention_mask:torch.Tensor|None, how:str='last_non_pad')->torch.Tensor:
-    "(B, T, C) -> (B, C): the last position, the last real token (`attention_mask` 1), or the mean over real tokens."
-    if how not in POOLINGS: raise ValueError(f'pooling must be one of {", ".join(POOLINGS)}, got {how!r}.')
+    """(B, T, C) -> (B, C): the last position, the last real token (`attention_mask` 1), or the mean
+    over real tokens."""
+    if how not in POOLINGS:
+        raise ValueError(f'pooling must be one of {", ".join(POOLINGS)}, got {how!r}.')
     if how == 'last' or attention_mask is None: return x[:, -1] if how != 'mean' else x.mean(1)
     m = attention_mask.to(x.dtype)
     if how == 'mean': return (x * m[..., None]).sum(1) / m.sum(1, keepdim=True).clamp(min=1)
-    last = (m * torch.arange(x.shape[1], device=x.device)).argmax(1)     # index of the last real token, either padding side
+    # index of the last real token, either padding side
+    last = (m * torch.arange(x.shape[1], device=x.device)).argmax(1)
     return x[torch.arange(x.shape[0], device=x.device), last]
 
-# %% ../nbs/api/08_classify.ipynb #a4b9d25a
+# %% ../nbs/api/08_classify.ipynb #a0a37552
 def _freeze_all(model:GPT):
     for p in model.parameters(): p.requires_grad_(False)
 
@@ -299,7 +305,8 @@ def _train_head(model:GPT, last_k:int=1):
     _freeze_all(model); model.lm_head.requires_grad_(True)
 
 def _train_last_k(model:GPT, last_k:int=1):
-    if not 0 <= last_k <= len(model.h): raise ValueError(f'last_k must be between 0 and n_layer={len(model.h)}, got {last_k}.')
+    if not 0 <= last_k <= len(model.h):
+        raise ValueError(f'last_k must be between 0 and n_layer={len(model.h)}, got {last_k}.')
     _freeze_all(model)
     for m in [*model.h[len(model.h) - last_k:], model.ln_f, model.lm_head]: m.requires_grad_(True)
 
@@ -309,12 +316,14 @@ def _train_all(model:GPT, last_k:int=1):
 TRAINABLE:dict[str,Callable] = {'head': _train_head, 'last_k': _train_last_k, 'all': _train_all}
 
 def set_trainable(model:GPT, mode:str='last_k', last_k:int=1)->int:
-    "Make only the parts `mode` names trainable (see `TRAINABLE`); returns the number of trainable parameters."
-    if mode not in TRAINABLE: raise ValueError(f'trainable must be one of {", ".join(TRAINABLE)}, got {mode!r}.')
+    """Make only the parts `mode` names trainable (see `TRAINABLE`); returns the number of trainable
+    parameters."""
+    if mode not in TRAINABLE:
+        raise ValueError(f'trainable must be one of {", ".join(TRAINABLE)}, got {mode!r}.')
     TRAINABLE[mode](model, last_k=last_k)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
-# %% ../nbs/api/08_classify.ipynb #ce31afa0
+# %% ../nbs/api/08_classify.ipynb #984dbcb3
 CLASSIFIER_MODEL_TYPE = 'llmlit-gpt-classifier'
 
 def _is_classifier_dir(p)->bool:
@@ -328,43 +337,51 @@ def _backbone_tokenizer(backbone:Optional[str])->str:
     if p.is_dir(): return str(p) if (p/TOKENIZER_META).exists() or (p/'tokenizer.json').exists() else 'gpt2'
     return backbone
 
+# %% ../nbs/api/08_classify.ipynb #d0a7d877
 class LitClassifier(pl.LightningModule):
     "A GPT with a class head: finetune it on labelled text, then `predict` new text."
     def __init__(self,
-        backbone:Optional[str]=None,        # model folder, hub name ('gpt2'), classifier folder, or None for a fresh GPT
+        backbone:Optional[str]=None,        # model or classifier folder, hub name ('gpt2'), or None
         num_classes:int=2,                  # linked from the data by the CLI
-        labels:Optional[list[str]]=None,    # class names, linked from the data's label_names; used by predict, saved with the model
+        labels:Optional[list[str]]=None,    # class names (the data's label_names); saved with it
         pooling:str='last_non_pad',         # 'last' (the book), 'last_non_pad' or 'mean'
         trainable:str='last_k',             # 'head', 'last_k' or 'all' (see TRAINABLE)
-        last_k:int=1,                       # blocks trained with trainable='last_k' (the book: 1, plus final norm and head)
+        last_k:int=1,                       # blocks trained with trainable='last_k' (the book: 1)
         dropout:Optional[float]=None,       # override the backbone's dropout
         preset:str='nano',                  # for a fresh GPT (no backbone)
-        vocab_size:Optional[int]=None,      # for a fresh GPT; default: the tokenizer's (linked by the CLI)
+        vocab_size:Optional[int]=None,      # for a fresh GPT; default: the tokenizer's (CLI link)
         context_length:Optional[int]=None,  # for a fresh GPT
         lr:float=5e-5,                      # the book's AdamW learning rate
         weight_decay:float=0.1,
         warmup_steps:int=0,
-        schedule:str='constant',            # 'constant' (the book) or 'cosine' to lr / 10 over the run
+        schedule:str='constant',            # 'constant' (the book) or 'cosine' to lr / 10
     ):
         super().__init__()
         self.save_hyperparameters()
-        if pooling not in POOLINGS: raise ValueError(f'pooling must be one of {", ".join(POOLINGS)}, got {pooling!r}.')
-        if schedule not in ('constant', 'cosine'): raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}.")
+        if pooling not in POOLINGS:
+            raise ValueError(f'pooling must be one of {", ".join(POOLINGS)}, got {pooling!r}.')
+        if schedule not in ('constant', 'cosine'):
+            raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}.")
         over = {'dropout': dropout} if dropout is not None else {}
         self.parent_model, self._tokenizer = backbone, None
-        if backbone and _is_classifier_dir(backbone): self.model = self._load_classifier(backbone, num_classes, over)
+        if backbone and _is_classifier_dir(backbone):
+            self.model = self._load_classifier(backbone, num_classes, over)
         else:
             if backbone: self.model = GPT.from_pretrained(backbone, **over)
             else:
-                arch = {k: v for k, v in (('vocab_size', vocab_size), ('context_length', context_length)) if v is not None}
+                arch = (('vocab_size', vocab_size), ('context_length', context_length))
+                arch = {k: v for k, v in arch if v is not None}
                 self.model = GPT(GPTConfig.from_preset(preset, **arch, **over))
-            self.model.lm_head = nn.Linear(self.model.config.n_embd, num_classes)   # the class head replaces the LM head
+            # the class head replaces the LM head
+            self.model.lm_head = nn.Linear(self.model.config.n_embd, num_classes)
             self.model.config = replace(self.model.config, tie_weights=False)
-        self.model.train()    # from_pretrained returns eval mode; Lightning keeps a module's mode, and dropout must act
+        # from_pretrained returns eval mode; Lightning keeps a module's mode, and dropout must act
+        self.model.train()
         self.config = self.model.config
         self.n_trainable = set_trainable(self.model, trainable, last_k)
         from torchmetrics import MeanMetric, MetricCollection
-        from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+        from torchmetrics.classification import (MulticlassAccuracy, MulticlassConfusionMatrix,
+                                                 MulticlassF1Score)
         metrics = lambda: MetricCollection({'acc': MulticlassAccuracy(num_classes, average='micro'),
                                             'f1': MulticlassF1Score(num_classes, average='macro')})
         self.train_metrics, self.val_metrics, self.test_metrics = metrics(), metrics(), metrics()
@@ -377,7 +394,8 @@ class LitClassifier(pl.LightningModule):
         from llmlit.model import _read_weights
         raw = json.loads((Path(path)/'config.json').read_text())
         if raw['num_classes'] != num_classes:
-            raise ValueError(f'{path} is a {raw["num_classes"]}-class classifier, but num_classes={num_classes}.')
+            raise ValueError(f'{path} is a {raw["num_classes"]}-class classifier, but '
+                             f'num_classes={num_classes}.')
         known = {f.name for f in fields(GPTConfig)}
         model = GPT(GPTConfig(**{**{k: v for k, v in raw.items() if k in known}, **over}))
         model.lm_head = nn.Linear(model.config.n_embd, num_classes)
@@ -385,20 +403,27 @@ class LitClassifier(pl.LightningModule):
 
     @classmethod
     def from_pretrained(cls, path:str|Path, **kwargs)->LitClassifier:
-        "A classifier saved by `save_pretrained` (e.g. a `llmlit classify` run's `model/`), in eval mode, with its tokenizer."
-        if not _is_classifier_dir(path): raise ValueError(f'{path} holds no llmlit classifier (config.json model_type {CLASSIFIER_MODEL_TYPE!r}).')
+        """A classifier saved by `save_pretrained` (e.g. a `llmlit classify` run's `model/`), in
+        eval mode, with its tokenizer."""
+        if not _is_classifier_dir(path):
+            raise ValueError(f'{path} holds no llmlit classifier (config.json model_type '
+                             f'{CLASSIFIER_MODEL_TYPE!r}).')
         raw = json.loads((Path(path)/'config.json').read_text())
-        kw = {'num_classes': raw['num_classes'], 'labels': raw['label_names'], 'pooling': raw['pooling'], **kwargs}
+        kw = {'num_classes': raw['num_classes'], 'labels': raw['label_names'],
+              'pooling': raw['pooling'], **kwargs}
         return cls(backbone=str(path), **kw).eval()
 
     def save_pretrained(self, path:str|Path)->Path:
-        "Weights (safetensors), `config.json` (the GPT's fields, labels, pooling) and the tokenizer, written atomically."
+        """Weights (safetensors), `config.json` (the GPT's fields, labels, pooling) and the
+        tokenizer, written atomically."""
         from safetensors.torch import save
         path = Path(path); path.mkdir(parents=True, exist_ok=True)
         sd = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
-        with atomic_write(path/'model.safetensors', 'wb') as f: f.write(save(sd, metadata={'format': 'pt'}))
-        cfg = {'model_type': CLASSIFIER_MODEL_TYPE, **asdict(self.config), 'num_classes': self.hparams.num_classes,
-               'label_names': self.label_names, 'pooling': self.hparams.pooling}
+        with atomic_write(path/'model.safetensors', 'wb') as f:
+            f.write(save(sd, metadata={'format': 'pt'}))
+        cfg = {'model_type': CLASSIFIER_MODEL_TYPE, **asdict(self.config),
+               'num_classes': self.hparams.num_classes, 'label_names': self.label_names,
+               'pooling': self.hparams.pooling}
         with atomic_write(path/'config.json') as f: json.dump(cfg, f, indent=2)
         if self.tokenizer is not None: self.tokenizer.save(path)
         return path
@@ -420,24 +445,31 @@ class LitClassifier(pl.LightningModule):
         tok = getattr(dm, 'tokenizer', None)
         if tok is None: return
         if tok.vocab_size > self.config.vocab_size:
-            raise ValueError(f'The tokenizer ({dm.hparams.tokenizer}, {tok.vocab_size:,} tokens) does not fit the checkpoint '
-                             f'{self.hparams.backbone or "(fresh GPT)"} ({self.config.vocab_size:,} embeddings): its vocabulary '
-                             'differs. Use the backbone\'s own tokenizer (data.tokenizer = the backbone folder).')
+            raise ValueError(
+                f'The tokenizer ({dm.hparams.tokenizer}, {tok.vocab_size:,} tokens) does not fit '
+                f'the checkpoint {self.hparams.backbone or "(fresh GPT)"} '
+                f'({self.config.vocab_size:,} embeddings): its vocabulary differs. Use the '
+                'backbone\'s own tokenizer (data.tokenizer = the backbone folder).')
         own = _backbone_tokenizer(self.hparams.backbone) if self.hparams.backbone else None
-        if own and Path(own).is_dir() and Path(str(dm.hparams.tokenizer)).resolve() != Path(own).resolve():
+        tok_dir = Path(str(dm.hparams.tokenizer)).resolve()
+        if own and Path(own).is_dir() and tok_dir != Path(own).resolve():
             from llmlit.pretrain import tokenizer_fingerprint
             theirs = get_tokenizer(own)
             if tokenizer_fingerprint(theirs) != tokenizer_fingerprint(tok):
-                raise ValueError(f'The checkpoint {self.hparams.backbone} was trained with a different tokenizer ({theirs}) than the '
-                                 f'data uses ({tok}): its vocabulary differs. Set data.tokenizer={own}.')
+                raise ValueError(f'The checkpoint {self.hparams.backbone} was trained with a '
+                                 f'different tokenizer ({theirs}) than the data uses ({tok}): its '
+                                 f'vocabulary differs. Set data.tokenizer={own}.')
         self._tokenizer = tok
         if getattr(dm, 'label_names', None) and len(dm.label_names) != self.hparams.num_classes:
-            raise ValueError(f'The data has {len(dm.label_names)} classes {dm.label_names}, the model num_classes={self.hparams.num_classes}.')
-        if dm.max_length is None or dm.max_length > self.config.context_length: dm.max_length = self.config.context_length
+            raise ValueError(f'The data has {len(dm.label_names)} classes {dm.label_names}, the '
+                             f'model num_classes={self.hparams.num_classes}.')
+        if dm.max_length is None or dm.max_length > self.config.context_length:
+            dm.max_length = self.config.context_length
 
     def forward(self, input_ids, attention_mask=None)->torch.Tensor:
         "(B, num_classes) logits."
-        return pool(self.model(input_ids, attention_mask=attention_mask, check=False), attention_mask, self.hparams.pooling)
+        logits = self.model(input_ids, attention_mask=attention_mask, check=False)
+        return pool(logits, attention_mask, self.hparams.pooling)
 
     def _step(self, batch, metrics, loss_metric=None):
         logits = self(batch['input_ids'], batch['attention_mask'])
@@ -449,13 +481,15 @@ class LitClassifier(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         loss, _ = self._step(batch, self.train_metrics)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f'The training loss is {loss.item()} at step {self.global_step}: training diverged. '
-                                     f'Lower the learning rate (model.lr={self.hparams.lr:g}).')
+            raise FloatingPointError(f'The training loss is {loss.item()} at step '
+                                     f'{self.global_step}: training diverged. Lower the learning '
+                                     f'rate (model.lr={self.hparams.lr:g}).')
         self.log('train_loss', loss, prog_bar=True, batch_size=len(batch['labels']))
         return loss
 
     def on_train_epoch_end(self):
-        self.log_dict({f'train_{k}': v for k, v in self.train_metrics.compute().items()}); self.train_metrics.reset()
+        self.log_dict({f'train_{k}': v for k, v in self.train_metrics.compute().items()})
+        self.train_metrics.reset()
 
     def validation_step(self, batch, batch_idx): self._step(batch, self.val_metrics, self.val_loss)
 
@@ -469,31 +503,38 @@ class LitClassifier(pl.LightningModule):
         self.confusion.update(logits, batch['labels'])
 
     def on_test_epoch_end(self):
-        self.log_dict({'test_loss': self.test_loss.compute(), **{f'test_{k}': v for k, v in self.test_metrics.compute().items()}})
+        m = {f'test_{k}': v for k, v in self.test_metrics.compute().items()}
+        self.log_dict({'test_loss': self.test_loss.compute(), **m})
         self.test_confusion = self.confusion.compute().tolist()
         self.test_metrics.reset(); self.test_loss.reset(); self.confusion.reset()
 
     def configure_optimizers(self):
         h = self.hparams
-        opt = torch.optim.AdamW(decay_groups(self, h.weight_decay), lr=h.lr, fused=self.device.type == 'cuda')
+        groups = decay_groups(self, h.weight_decay)
+        opt = torch.optim.AdamW(groups, lr=h.lr, fused=self.device.type == 'cuda')
         total = int(self.trainer.estimated_stepping_batches)
         end = h.lr / 10 if h.schedule == 'cosine' else h.lr
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_schedule(s, h.warmup_steps, total, h.lr, end) / h.lr)
+        lr_at = lambda s: cosine_schedule(s, h.warmup_steps, total, h.lr, end) / h.lr
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
         return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': 'step'}}
 
     def run_summary(self)->dict:
         "What the run directory's summary.json records about the model."
-        out = {'trainable_params': self.n_trainable, 'pooling': self.hparams.pooling, 'trainable': self.hparams.trainable}
+        out = {'trainable_params': self.n_trainable, 'pooling': self.hparams.pooling,
+               'trainable': self.hparams.trainable}
         if self.test_confusion is not None: out['test_confusion'] = self.test_confusion
         return out
 
     @torch.no_grad()
     def predict(self, texts:list[str]|str, batch_size:int=32)->tuple[list[str],torch.Tensor]:
-        "Labels and class probabilities `(N, num_classes)` of `texts`, in eval mode (deterministic); the mode is restored."
+        """Labels and class probabilities `(N, num_classes)` of `texts`, in eval mode
+        (deterministic); the mode is restored."""
         single = isinstance(texts, str)
         texts = [texts] if single else list(texts)
         tok = self.tokenizer
-        if tok is None: raise ValueError('No tokenizer: load the classifier with LitClassifier.from_pretrained(folder).')
+        if tok is None:
+            raise ValueError('No tokenizer: load the classifier with '
+                             'LitClassifier.from_pretrained(folder).')
         pad = _pad_id(tok)
         T, was_training = self.config.context_length, self.training
         self.eval()
@@ -502,7 +543,8 @@ class LitClassifier(pl.LightningModule):
             for i in range(0, len(texts), batch_size):
                 ids = [x[:T] or [pad] for x in tok.encode_batch(texts[i:i + batch_size])]
                 b = collate([(x, 0) for x in ids], pad)
-                probs.append(self(b['input_ids'].to(self.device), b['attention_mask'].to(self.device)).float().softmax(-1).cpu())
+                logits = self(b['input_ids'].to(self.device), b['attention_mask'].to(self.device))
+                probs.append(logits.float().softmax(-1).cpu())
         finally: self.train(was_training)
         probs = torch.cat(probs)
         labels = [self.label_names[i] for i in probs.argmax(-1).tolist()]

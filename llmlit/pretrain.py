@@ -53,31 +53,40 @@ def tokenize_corpus(
     if meta['n_tokens'] == 0: raise ValueError(f'Corpus {corpus.name!r} has no tokens.')
     return np.memmap(path, dtype=meta['dtype'], mode='r', shape=(meta['n_tokens'],))
 
-# %% ../nbs/api/07_pretrain.ipynb #29343689
+# %% ../nbs/api/07_pretrain.ipynb #1852c8d5
 class WindowStream(IterableDataset):
-    "Training windows from a token array; deterministic in (seed, epoch, index), sharded over DDP ranks, resumable."
-    def __init__(self, tokens:np.ndarray, context_length:int, batch_size:int, sampling:str='random', stride:int|None=None,
-                 seed:int=1337, rank:int=0, world_size:int=1):
+    """Training windows from a token array; deterministic in (seed, epoch, index), sharded over DDP
+    ranks, resumable."""
+    def __init__(self, tokens:np.ndarray, context_length:int, batch_size:int, sampling:str='random',
+                 stride:int|None=None, seed:int=1337, rank:int=0, world_size:int=1):
         T = context_length
         if len(tokens) < T + 1:
-            raise ValueError(f'The training text has {len(tokens):,} tokens, but context_length={T} needs at least {T + 1} '
-                             '(one window and its shifted targets). Use more text or a smaller context_length.')
-        if sampling not in ('random', 'sequential'): raise ValueError(f"sampling must be 'random' or 'sequential', got {sampling!r}.")
-        self.tokens, self.T, self.B, self.sampling, self.seed = tokens, T, batch_size, sampling, seed
-        self.stride = stride or T
+            raise ValueError(
+                f'The training text has {len(tokens):,} tokens, but context_length={T} needs at '
+                f'least {T + 1} (one window and its shifted targets). Use more text or a smaller '
+                'context_length.')
+        if sampling not in ('random', 'sequential'):
+            raise ValueError(f"sampling must be 'random' or 'sequential', got {sampling!r}.")
+        self.tokens, self.T, self.B, self.sampling = tokens, T, batch_size, sampling
+        self.seed, self.stride = seed, stride or T
         self.rank, self.world = rank, world_size
-        self.n_windows = len(range(0, len(tokens) - T, self.stride)) if sampling == 'sequential' else (len(tokens) - 1) // T
-        self.batches_per_epoch = max(1, self.n_windows // (batch_size * world_size))   # whole batches on every rank
+        if sampling == 'sequential': self.n_windows = len(range(0, len(tokens) - T, self.stride))
+        else: self.n_windows = (len(tokens) - 1) // T
+        # whole batches on every rank
+        self.batches_per_epoch = max(1, self.n_windows // (batch_size * world_size))
         self.epoch, self.start_batch = 0, 0
 
-    def set_position(self, epoch:int, start_batch:int=0): self.epoch, self.start_batch = epoch, start_batch
-    def __len__(self): return self.batches_per_epoch * self.B   # a whole epoch; a resumed one yields fewer and ends early
+    def set_position(self, epoch:int, start_batch:int=0):
+        self.epoch, self.start_batch = epoch, start_batch
+    # a whole epoch; a resumed one yields fewer and ends early
+    def __len__(self): return self.batches_per_epoch * self.B
 
     def _offsets(self, epoch:int)->torch.Tensor:
         "Start offsets of every window of `epoch`, in the order all ranks consume them."
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         n = self.batches_per_epoch * self.B * self.world
-        if self.sampling == 'random': return torch.randint(len(self.tokens) - self.T, (n,), generator=g)
+        if self.sampling == 'random':
+            return torch.randint(len(self.tokens) - self.T, (n,), generator=g)
         starts = torch.arange(0, len(self.tokens) - self.T, self.stride)
         return starts[torch.randperm(len(starts), generator=g)[:n]]
 
@@ -90,12 +99,16 @@ class WindowStream(IterableDataset):
                 yield {'input_ids': w[:-1], 'labels': w[1:]}
         self.epoch, self.start_batch = self.epoch + 1, 0     # the next iteration is the next epoch
 
+# %% ../nbs/api/07_pretrain.ipynb #fda86c56
 class ValWindows(IterableDataset):
-    "Non-overlapping windows covering the validation tokens, in order; rank r takes windows r, r + world, ..."
+    """Non-overlapping windows covering the validation tokens, in order; rank r takes windows r,
+    r + world, ..."""
     def __init__(self, tokens:np.ndarray, context_length:int, rank:int=0, world_size:int=1):
         if len(tokens) < context_length + 1:
-            raise ValueError(f'The validation split has {len(tokens):,} tokens, fewer than context_length + 1 = {context_length + 1}. '
-                             'Use a larger val_fraction, more text or a smaller context_length.')
+            raise ValueError(
+                f'The validation split has {len(tokens):,} tokens, fewer than context_length + 1 = '
+                f'{context_length + 1}. Use a larger val_fraction, more text or a smaller '
+                'context_length.')
         self.tokens, self.T, self.rank, self.world = tokens, context_length, rank, world_size
         self.starts = list(range(0, len(tokens) - context_length, context_length))[rank::world_size]
     def __len__(self): return len(self.starts)
@@ -189,23 +202,35 @@ class TextDataModule(pl.LightningDataModule):
         return DataLoader(ValWindows(self.val_tokens, self.hparams.context_length, rank, world), batch_size=self.hparams.batch_size,
                           generator=torch.Generator().manual_seed(self.hparams.seed))
 
-# %% ../nbs/api/07_pretrain.ipynb #7eba619a
-_ARCH = ('vocab_size', 'context_length', 'n_layer', 'n_head', 'n_embd', 'dropout', 'qkv_bias', 'bias', 'tie_weights', 'init')
-
+# %% ../nbs/api/07_pretrain.ipynb #66179021
 def decay_groups(module:torch.nn.Module, weight_decay:float)->list[dict]:
-    "AdamW parameter groups of the trainable parameters: weight decay on matrices (2-D and up), none on biases and norms."
+    """AdamW parameter groups of the trainable parameters: weight decay on matrices (2-D and up),
+    none on biases and norms."""
     params = [p for p in module.parameters() if p.requires_grad]
     return [{'params': [p for p in params if p.dim() >= 2], 'weight_decay': weight_decay},
             {'params': [p for p in params if p.dim() < 2], 'weight_decay': 0.0}]
 
+# %% ../nbs/api/07_pretrain.ipynb #b79ac041
 def cosine_schedule(step:int, warmup_steps:int, decay_steps:int, lr:float, min_lr:float)->float:
-    "Learning rate at `step`: linear warmup, cosine decay to `min_lr` at `decay_steps`, then flat (nanoGPT's `get_lr`)."
+    """Learning rate at `step`: linear warmup, cosine decay to `min_lr` at `decay_steps`, then flat
+    (nanoGPT's `get_lr`)."""
     if step < warmup_steps: return lr * (step + 1) / (warmup_steps + 1)
     if step >= decay_steps: return min_lr
     ratio = (step - warmup_steps) / max(1, decay_steps - warmup_steps)
     return min_lr + 0.5 * (1 + math.cos(math.pi * ratio)) * (lr - min_lr)
 
-# %% ../nbs/api/07_pretrain.ipynb #f11216e8
+# %% ../nbs/api/07_pretrain.ipynb #cfa023b5
+_ARCH = ('vocab_size', 'context_length', 'n_layer', 'n_head', 'n_embd', 'dropout', 'qkv_bias', 'bias', 'tie_weights', 'init')
+
+def _device_peak_flops(device)->float|None:
+    "Peak FLOP/s of a known GPU (Lightning's table, bf16 dense), else None."
+    if device.type != 'cuda': return None
+    try:
+        from lightning.fabric.utilities.throughput import get_available_flops
+        return get_available_flops(device, torch.bfloat16)
+    except Exception: return None
+
+# %% ../nbs/api/07_pretrain.ipynb #f9509b20
 class LitCausalLM(pl.LightningModule):
     "Causal language-model pretraining of a `GPT`."
     def __init__(self,
@@ -213,9 +238,10 @@ class LitCausalLM(pl.LightningModule):
         vocab_size:Optional[int]=None,      # default: the tokenizer's (linked by the CLI)
         context_length:Optional[int]=None,  # default: the data's (linked by the CLI)
         n_layer:Optional[int]=None, n_head:Optional[int]=None, n_embd:Optional[int]=None,
-        dropout:Optional[float]=None, qkv_bias:Optional[bool]=None, bias:Optional[bool]=None, tie_weights:Optional[bool]=None,
+        dropout:Optional[float]=None, qkv_bias:Optional[bool]=None, bias:Optional[bool]=None,
+        tie_weights:Optional[bool]=None,
         init:Optional[str]=None,            # 'gpt2' or 'torch' (see GPTConfig)
-        init_from:Optional[str]=None,       # a model folder or hub name to start from instead of random weights
+        init_from:Optional[str]=None,       # start from a model folder or hub name (not random)
         lr:float=6e-4,                      # peak learning rate
         min_lr:Optional[float]=None,        # end of the cosine; default lr / 10
         warmup_steps:int=100,
@@ -224,13 +250,14 @@ class LitCausalLM(pl.LightningModule):
         beta1:float=0.9,
         beta2:float=0.95,
         compile:bool=False,                 # torch.compile the model
-        peak_flops:Optional[float]=None,    # hardware FLOP/s for MFU; default: Lightning's table for known GPUs
+        peak_flops:Optional[float]=None,    # hardware FLOP/s for MFU; default: Lightning's table
     ):
         super().__init__()
         self.save_hyperparameters()
         over = {k: v for k in _ARCH if (v := getattr(self.hparams, k)) is not None}
         if init_from:
-            self.model = GPT.from_pretrained(init_from, **{k: v for k, v in over.items() if k == 'dropout'})
+            keep = {k: v for k, v in over.items() if k == 'dropout'}
+            self.model = GPT.from_pretrained(init_from, **keep)
             self.model.train()
             self.parent_model = str(init_from)
         else:
@@ -243,46 +270,55 @@ class LitCausalLM(pl.LightningModule):
 
     def configure_model(self):
         if self.hparams.compile and not getattr(self, '_compiled', False):
-            self.model.compile()          # in place: state-dict keys (and checkpoints) stay the same
+            self.model.compile()   # in place: state-dict keys (and checkpoints) stay the same
             self._compiled = True
 
-    def forward(self, input_ids, attention_mask=None): return self.model(input_ids, attention_mask=attention_mask)
+    def forward(self, input_ids, attention_mask=None):
+        return self.model(input_ids, attention_mask=attention_mask)
 
     def setup(self, stage:str):
         dm = getattr(self.trainer, 'datamodule', None)
         tok = getattr(dm, 'tokenizer', None)
         if tok is not None and tok.vocab_size > self.config.vocab_size:
-            raise ValueError(f'The tokenizer has {tok.vocab_size:,} tokens but the model embeds only {self.config.vocab_size:,} '
-                             f'(vocab_size). Set model.vocab_size >= {tok.vocab_size} or use a smaller tokenizer.')
+            raise ValueError(f'The tokenizer has {tok.vocab_size:,} tokens but the model embeds '
+                             f'only {self.config.vocab_size:,} (vocab_size). Set model.vocab_size '
+                             f'>= {tok.vocab_size} or use a smaller tokenizer.')
         ctx = getattr(getattr(dm, 'hparams', None), 'context_length', None)
         if ctx is not None and ctx > self.config.context_length:
-            raise ValueError(f'data.context_length={ctx} exceeds the model context_length={self.config.context_length}.')
+            raise ValueError(f'data.context_length={ctx} exceeds the model '
+                             f'context_length={self.config.context_length}.')
 
     def _loss(self, batch, reduction='mean'):
         logits = self.model(batch['input_ids'], check=False)
-        return F.cross_entropy(logits.flatten(0, 1).float(), batch['labels'].flatten(), ignore_index=-100, reduction=reduction)
+        return F.cross_entropy(logits.flatten(0, 1).float(), batch['labels'].flatten(),
+                               ignore_index=-100, reduction=reduction)
 
     def training_step(self, batch, batch_idx):
         loss = self._loss(batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f'The training loss is {loss.item()} at step {self.global_step} (learning rate '
-                f'{self.trainer.optimizers[0].param_groups[0]["lr"]:.3g}): training diverged. Lower the learning rate '
-                f'(model.lr={self.hparams.lr:g}), lengthen the warmup, or enable gradient clipping (trainer.gradient_clip_val).')
-        if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:   # self.log costs time: only on the steps Lightning writes
+                f'{self.trainer.optimizers[0].param_groups[0]["lr"]:.3g}): training diverged. '
+                f'Lower the learning rate (model.lr={self.hparams.lr:g}), lengthen the warmup, '
+                'or enable gradient clipping (trainer.gradient_clip_val).')
+        # self.log costs time: only on the steps Lightning writes
+        if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
             self.log('train_loss', loss, prog_bar=True)
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx):
         n = batch['input_ids'].numel() * self.trainer.world_size
         self._tokens += n; self._tok_since += n
-        if self.global_step % self.trainer.log_every_n_steps: return     # measure only on logging steps
+        if self.global_step % self.trainer.log_every_n_steps: return   # only on logging steps
         now = time.perf_counter()
         if self._t_last is not None:
             tps = self._tok_since / (now - self._t_last)
-            m = {'tokens_seen': float(self._tokens), 'tokens_per_sec': tps, 'lr': self.trainer.optimizers[0].param_groups[0]['lr']}
+            m = {'tokens_seen': float(self._tokens), 'tokens_per_sec': tps,
+                 'lr': self.trainer.optimizers[0].param_groups[0]['lr']}
             peak = self.hparams.peak_flops or _device_peak_flops(self.device)
-            if peak: m['mfu'] = tps * self.model.flops_per_token(batch['input_ids'].shape[1]) / (peak * self.trainer.world_size)
+            if peak:
+                flops = tps * self.model.flops_per_token(batch['input_ids'].shape[1])
+                m['mfu'] = flops / (peak * self.trainer.world_size)
             self.log_dict(m)
         self._t_last, self._tok_since = now, 0
 
@@ -296,44 +332,45 @@ class LitCausalLM(pl.LightningModule):
         self.log_dict({'val_loss': loss, 'val_ppl': torch.exp(loss)}, prog_bar=True)
 
     def configure_optimizers(self):
-        h = self.hparams
+        h, t = self.hparams, self.trainer
         fused = self.device.type == 'cuda'
-        opt = torch.optim.AdamW(decay_groups(self, h.weight_decay), lr=h.lr, betas=(h.beta1, h.beta2), fused=fused)
-        decay = h.decay_steps or (self.trainer.max_steps if self.trainer.max_steps > 0 else int(self.trainer.estimated_stepping_batches))
+        groups = decay_groups(self, h.weight_decay)
+        opt = torch.optim.AdamW(groups, lr=h.lr, betas=(h.beta1, h.beta2), fused=fused)
+        decay = h.decay_steps or (t.max_steps if t.max_steps > 0
+                                  else int(t.estimated_stepping_batches))
         min_lr = h.min_lr if h.min_lr is not None else h.lr / 10
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_schedule(s, h.warmup_steps, decay, h.lr, min_lr) / h.lr)
+        lr_at = lambda s: cosine_schedule(s, h.warmup_steps, decay, h.lr, min_lr) / h.lr
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
         return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': 'step'}}
 
     def on_save_checkpoint(self, ckpt):
         ckpt['llmlit_gpt_config'] = dict(vars(self.config))
-        ckpt['llmlit_tokens_seen'] = self._tokens        # so the logged tokens_seen continues after a resume
-        ckpt['rng'] = {'torch': torch.get_rng_state(), 'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        ckpt['llmlit_tokens_seen'] = self._tokens   # tokens_seen continues after a resume
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+        ckpt['rng'] = {'torch': torch.get_rng_state(), 'cuda': cuda}
 
     def on_load_checkpoint(self, ckpt):
         theirs = ckpt.get('llmlit_gpt_config')
         ours = dict(vars(self.config))
-        keys = [k for k in _ARCH if k not in ('dropout', 'init')]    # what changes the shapes or the function
+        # what changes the shapes or the function
+        keys = [k for k in _ARCH if k not in ('dropout', 'init')]
         if theirs is not None and any(theirs.get(k) != ours[k] for k in keys):
-            diff = ', '.join(f'{k}: checkpoint {theirs.get(k)} vs now {ours[k]}' for k in keys if theirs.get(k) != ours[k])
-            raise ValueError(f'The checkpoint was made by a different model ({diff}). Resume with the same model settings '
-                             '(its config.yaml), or start a new run.')
+            diff = ', '.join(f'{k}: checkpoint {theirs.get(k)} vs now {ours[k]}'
+                             for k in keys if theirs.get(k) != ours[k])
+            raise ValueError(f'The checkpoint was made by a different model ({diff}). Resume with '
+                             'the same model settings (its config.yaml), or start a new run.')
         own = self.state_dict()
         clash = [k for k, v in ckpt['state_dict'].items() if k in own and own[k].shape != v.shape]
-        if clash: raise ValueError(f'The checkpoint does not fit this model: shape mismatches in {clash[:5]}.')
+        if clash:
+            raise ValueError('The checkpoint does not fit this model: shape mismatches in '
+                             f'{clash[:5]}.')
         self._tokens = ckpt.get('llmlit_tokens_seen', 0)
         if 'rng' in ckpt:
             torch.set_rng_state(ckpt['rng']['torch'])
-            if ckpt['rng']['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ckpt['rng']['cuda'])
+            if ckpt['rng']['cuda'] and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(ckpt['rng']['cuda'])
 
     def save_pretrained(self, path): return self.model.save_pretrained(path)
-
-def _device_peak_flops(device)->float|None:
-    "Peak FLOP/s of a known GPU (Lightning's table, bf16 dense), else None."
-    if device.type != 'cuda': return None
-    try:
-        from lightning.fabric.utilities.throughput import get_available_flops
-        return get_available_flops(device, torch.bfloat16)
-    except Exception: return None
 
 # %% ../nbs/api/07_pretrain.ipynb #c3242391
 class SampleCallback(pl.Callback):

@@ -1,9 +1,10 @@
 """The docs site's house rules, checked on the notebooks themselves (the built site is checked in a browser by
 tools/check_docs.py): import cells stand alone, every exported name has its own docstring, shown code fits its box,
 committed outputs hold no machine paths or stray warnings, and the sidebar is in the order a learner reads."""
-import importlib, inspect, json, re
+import ast, importlib, inspect, json, re
 from pathlib import Path
 import pytest, yaml
+from IPython.core.inputtransformer2 import TransformerManager
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts and not p.name.startswith('_'))
@@ -27,9 +28,9 @@ def test_import_cells_stand_alone(nb):
     bad = []
     for i, c in enumerate(cells(nb)):
         if c['cell_type'] != 'code' or directives(c).keys() & {'export', 'exports', 'exporti'}: continue
-        code = [l for l in src(c).splitlines() if l.strip() and not l.lstrip().startswith(('#', '%', '!'))]
-        imports = [l for l in code if re.match(r'\s*(import |from \S+ import )', l)]
-        if imports and len(imports) < len(code): bad.append(i)
+        body = ast.parse(TransformerManager().transform_cell(src(c))).body   # magics and ! lines as IPython runs them
+        imports = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        if imports and len(imports) < len(body): bad.append(i)
     assert not bad, f'{nb.name}: cells {bad} mix imports with other code; move the imports to a cell of their own'
 
 @pytest.mark.parametrize('nb', NBS, ids=lambda p: p.name)
