@@ -1,7 +1,13 @@
 """Write README.md from nbs/index.ipynb (what `nbdev-readme` does, without Quarto).
 
 Markdown cells are copied; code cells become ```python blocks followed by their text output.
-`python tools/readme.py --check` exits 1 if README.md is out of date."""
+`python tools/readme.py --check` exits 1 if README.md is out of date.
+
+Why not `nbdev-readme`: rendered through Quarto's gfm writer (tried with Quarto 1.7.34), the README does not keep what
+this script keeps. Fences become ``` bash, so the README's commands no longer match what `.ci/run` runs verbatim
+(tests/test_repo.py); apostrophes turn typographic (`Python's` -> `Python’s`) in prose people copy from; and the site's
+filters run too, so the README gains the Open in Colab badge with an image path (`images/colab-badge.svg`) that exists
+on the docs site but not on GitHub or PyPI. What it adds, links from names to their docs pages, is not worth those."""
 import json, re, sys
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: literate build in sync, every notebook, pytest. Used by CI (.ci/run) and named in the README.
+# The whole test suite: literate build in sync, every notebook, pytest, the docs site built and checked in a browser.
+# Used by CI (.ci/run) and named in the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,14 +19,14 @@ export LLMLIT_CACHE=${LLMLIT_CACHE:-$PWD/.cache/llmlit}
 
 snapshot() { find nbs llmlit -type f \( -name '*.ipynb' -o -name '*.py' \) -not -path '*/.ipynb_checkpoints/*' -print0 | sort -z | xargs -0 sha256sum; }
 
-echo "== 1/4 nbdev-clean leaves the notebooks unchanged"
+echo "== 1/5 nbdev-clean leaves the notebooks unchanged"
 before=$(snapshot); nbdev-clean; after=$(snapshot)
 if [ "$before" != "$after" ]; then
   diff <(echo "$before") <(echo "$after") | grep '^>' | sed 's/^> [0-9a-f]* */  cleaned: /' || true
   echo "FAIL: notebooks were not clean (nbdev-clean has now cleaned them; review and commit)"; exit 1
 fi
 
-echo "== 2/4 nbdev-export leaves llmlit/ unchanged; README.md matches nbs/index.ipynb"
+echo "== 2/5 nbdev-export leaves llmlit/ unchanged; README.md matches nbs/index.ipynb"
 before=$(snapshot); nbdev-export; after=$(snapshot)
 if [ "$before" != "$after" ]; then
   diff <(echo "$before") <(echo "$after") | grep '^>' | sed 's/^> [0-9a-f]* */  exported: /' || true
@@ -33,8 +34,17 @@ if [ "$before" != "$after" ]; then
 fi
 python tools/readme.py --check
 
-echo "== 3/4 nbdev-test: every notebook"
+echo "== 3/5 nbdev-test: every notebook"
 nbdev-test --n-workers "$WORKERS" --timing
 
-echo "== 4/4 pytest tests/"
+echo "== 4/5 pytest tests/"
 python -m pytest tests/ -n "$WORKERS" -q
+
+echo "== 5/5 nbdev-docs: the docs site, then every page of it in headless Chromium"
+if ! command -v quarto >/dev/null 2>&1; then
+  # nbdev would download Quarto from GitHub; machines without internet build it from the package registries
+  if [ -f ../shared/tools/quarto/install-quarto.sh ]; then bash ../shared/tools/quarto/install-quarto.sh
+  else echo "FAIL: quarto is not installed (https://quarto.org/docs/get-started/; on GitHub: quarto-dev/quarto-actions/setup)"; exit 1; fi
+fi
+nbdev-docs --n-workers "$WORKERS"
+python tools/check_docs.py
