@@ -6,7 +6,9 @@ Docs: https://llmlit.github.io/llmlit/api/classify.html.md"""
 
 # %% ../nbs/api/08_classify.ipynb #df8d4375
 from __future__ import annotations
-import csv, json, re
+import csv, io, json, math, re, sys
+from contextlib import contextmanager
+from decimal import Decimal
 from functools import partial
 from dataclasses import asdict, fields, replace
 from pathlib import Path
@@ -23,74 +25,223 @@ from .pretrain import cosine_schedule, decay_groups
 
 # %% auto #0
 __all__ = ['POOLINGS', 'TRAINABLE', 'CLASSIFIER_MODEL_TYPE', 'CLASSIFY_DEFAULTS', 'read_rows', 'Examples', 'sorted_labels',
-           'balance_examples', 'split_examples', 'collate', 'ClassificationDataModule', 'SpamDataModule', 'pool',
-           'set_trainable', 'LitClassifier', 'classify_main', 'predict_main']
+           'unify_labels', 'balance_examples', 'split_examples', 'collate', 'ClassificationDataModule',
+           'SpamDataModule', 'pool', 'set_trainable', 'LitClassifier', 'classify_main', 'predict_main']
 
 # %% ../nbs/api/08_classify.ipynb #e107a16c
-def _read_text(p:Path)->str:
-    try: return p.read_text(encoding='utf-8')
-    except UnicodeDecodeError as e: raise ValueError(f'{p} is not UTF-8 text (byte {e.start}).') from None
+def _decode(data:bytes, name)->str:
+    "`data` as UTF-8 text, without a leading byte-order mark; a byte that is not UTF-8 is named."
+    try: text = data.decode('utf-8')
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b'\n') + 1
+        raise ValueError(f'{name}: not UTF-8 text: byte 0x{data[e.start]:02x} at offset '
+                         f'{e.start} (line {line}). Save it as UTF-8 (e.g. iconv -f latin1 '
+                         '-t utf-8).') from None
+    return text.removeprefix('\ufeff')
 
-def read_rows(
-    path:str|Path,               # .csv, .tsv (or no suffix: tab-separated), .json (a list of objects) or .jsonl
-    text_column:str='text',      # used to recognise a header row in tab-separated files
-    label_column:str='label',
-)->list[dict]:
-    "The records of a labelled-text file, as dicts; a tab-separated file without a header is read as `label<TAB>text`."
-    p = Path(path).expanduser()
-    if not p.is_file(): raise FileNotFoundError(f'{p}: no such file (looked in {Path.cwd()}).')
-    suffix, text = p.suffix.lower(), _read_text(p)
-    if suffix == '.jsonl':
-        rows = []
-        for i, line in enumerate(text.splitlines(), 1):
-            if not line.strip(): continue
-            try: r = json.loads(line)
-            except json.JSONDecodeError as e: raise ValueError(f'{p}, line {i}: not valid JSON ({e.msg}).') from None
-            if not isinstance(r, dict): raise ValueError(f'{p}, line {i}: expected one JSON object per line, got {type(r).__name__}.')
-            rows.append(r)
-        return rows
-    if suffix == '.json':
-        try: data = json.loads(text)
-        except json.JSONDecodeError as e: raise ValueError(f'{p}: not valid JSON (line {e.lineno}: {e.msg}).') from None
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise ValueError(f'{p}: expected a JSON list of objects (records with {text_column!r} and {label_column!r}).')
-        return data
-    lines = [l for l in text.splitlines() if l.strip()]
-    if suffix == '.csv': return list(csv.DictReader(lines))
-    # tab-separated: no quoting (the UCI SMS file has unbalanced quotes inside messages)
-    first = lines[0].split('\t') if lines else []
-    if text_column in first and label_column in first: return list(csv.DictReader(lines, delimiter='\t', quoting=csv.QUOTE_NONE))
-    rows = []
-    for i, line in enumerate(lines, 1):
-        if '\t' not in line: raise ValueError(f'{p}, line {i}: expected label<TAB>text (or a header naming {text_column!r} and '
-                                              f'{label_column!r}), found no tab: {line[:60]!r}')
-        label, msg = line.split('\t', 1)
-        rows.append({label_column: label, text_column: msg})
+def _read_text(p:Path)->str: return _decode(p.read_bytes(), p)
+
+# %% ../nbs/api/08_classify.ipynb #a3696298
+class _Rows(list):
+    "Records read from a file; `at[i]` says where record `i` starts ('line 7', 'record 3')."
+    def __init__(self, rows=(), at=()): super().__init__(rows); self.at = list(at)
+
+@contextmanager
+def _any_field_size():
+    "Lift the csv module's field size limit as far as the platform allows, for the block."
+    old, n = csv.field_size_limit(), sys.maxsize
+    while True:
+        try: csv.field_size_limit(n); break
+        except OverflowError: n //= 2      # sys.maxsize does not fit a C long on Windows
+    try: yield
+    finally: csv.field_size_limit(old)
+
+def _quote_start(s:str, delim:str)->int:
+    "Offset in `s` (a record the file ends inside) of the quote that opens its unclosed field."
+    at, i, field_start, quoted = 0, 0, True, False
+    while i < len(s):
+        c = s[i]
+        if quoted:
+            if c == '"' and s[i + 1:i + 2] == '"': i += 1       # "" inside quotes is one quote
+            elif c == '"': quoted = False
+        elif field_start and c == '"': quoted, at = True, i
+        field_start = not quoted and c in (delim, '\n', '\r')
+        i += 1
+    return at
+
+_BREAK = re.compile(r'\r\n|\r|\n')
+
+def _csv_error(p, lines:list[str], start:int, now:int, delim:str, e:csv.Error)->ValueError:
+    "The csv module's complaint about a record starting on line `start`, said with its line."
+    if 'unexpected end of data' in str(e):
+        rest = ''.join(lines[start - 1:])
+        line = start + len(_BREAK.findall(rest[:_quote_start(rest, delim)]))
+        return ValueError(f'{p}, line {line}: a quoted field opens here and is never closed '
+                          '(the file ends inside it). Close the quote; a quote that is part of a '
+                          'text is written "" inside a quoted field.')
+    if 'expected after' in str(e):
+        opened = f' (the record starts on line {start})' if now > start else ''
+        return ValueError(f'{p}, line {now}: text follows the closing quote of a quoted '
+                          f'field{opened}. A field that starts with a quote must end with one; a '
+                          'quote that is part of a text is written "" inside a quoted field: '
+                          '"say ""hi"" now".')
+    return ValueError(f'{p}, line {now}: {e}.')
+
+def _fields(n:int)->str: return f'{n} field' + ('' if n == 1 else 's')
+
+def _read_table(p, text:str, delim:str=',')->_Rows:
+    "The records of a delimited text with a header, read by the csv module's quoting and checked."
+    lines = list(io.StringIO(text, newline=''))     # split at \n, \r\n and \r only, kept
+    rd, rows, header = csv.reader(iter(lines), delimiter=delim, strict=True), _Rows(), None
+    sep = 'a comma' if delim == ',' else 'a tab' if delim == '\t' else repr(delim)
+    with _any_field_size():
+        while True:
+            start = rd.line_num + 1
+            try: rec = next(rd)
+            except StopIteration: break
+            except csv.Error as e:
+                raise _csv_error(p, lines, start, rd.line_num, delim, e) from None
+            if not rec or (len(rec) == 1 and not rec[0].strip()): continue    # a blank line
+            if header is None:
+                if dup := next((c for c in rec if rec.count(c) > 1), None):
+                    raise ValueError(f'{p}, line {start}: the header names the column {dup!r} '
+                                     'twice.')
+                header = rec; continue
+            if len(rec) != len(header):
+                runs = (f' (the record runs on to line {rd.line_num}: is a quote on line {start} '
+                        'unbalanced?)') if rd.line_num > start else ''
+                why = (f'A field that holds {sep} must be quoted: "hi, there".'
+                       if len(rec) > len(header) else
+                       'Is a field missing, or a line break in an unquoted field?')
+                raise ValueError(f'{p}, line {start}: {_fields(len(rec))}, expected '
+                                 f'{len(header)} as in the header ({", ".join(header)}){runs}. '
+                                 + why)
+            rows.append(dict(zip(header, rec))); rows.at.append(f'line {start}')
     return rows
 
+# %% ../nbs/api/08_classify.ipynb #73b00e64
+_FORMATS = {'.csv': 'csv', '.tsv': 'tsv', '.txt': 'tsv', '': 'tsv', '.json': 'json',
+            '.jsonl': 'jsonl', '.ndjson': 'jsonl'}
+
+def _json_type(v)->str:
+    return {bool: 'boolean', int: 'number', float: 'number', str: 'string', list: 'array',
+            type(None): 'null'}.get(type(v), type(v).__name__)
+
+def _object(p, where:str, r, text_column:str, label_column:str)->dict:
+    if isinstance(r, dict): return r
+    raise ValueError(f'{p}, {where}: a JSON {_json_type(r)} ({json.dumps(r)[:40]}), expected an '
+                     f'object with {text_column!r} and {label_column!r} fields.')
+
+def _read_labelled_lines(p, text:str, text_column:str, label_column:str)->_Rows:
+    "The UCI layout: `label<TAB>text` per line, no header, no quoting."
+    rows = _Rows()
+    for i, line in enumerate(text.split('\n'), 1):
+        line = line.removesuffix('\r')
+        if not line.strip(): continue
+        if '\t' not in line:
+            raise ValueError(f'{p}, line {i}: expected label<TAB>text (or a header naming '
+                             f'{text_column!r} and {label_column!r}), found no tab: {line[:60]!r}')
+        label, msg = line.split('\t', 1)
+        rows.append({label_column: label, text_column: msg}); rows.at.append(f'line {i}')
+    return rows
+
+def read_rows(
+    path:str|Path,           # .csv, .tsv/.txt/no suffix (tab-separated), .json (a list), .jsonl
+    text_column:str='text',  # names a header row in tab-separated files, and JSON errors
+    label_column:str='label',
+)->list[dict]:
+    """The records of a labelled-text file, as dicts (`.at[i]`: where record `i` starts); a
+    tab-separated file without a header is read as `label<TAB>text`."""
+    p = Path(path).expanduser()
+    if p.is_dir(): raise ValueError(f'{p} is a folder; give a file (a saved dataset: dataset=).')
+    if not p.is_file(): raise FileNotFoundError(f'{p}: no such file (looked in {Path.cwd()}).')
+    kind = _FORMATS.get(p.suffix.lower())
+    if kind is None:
+        sheet = p.suffix.lower() in ('.xlsx', '.xls', '.ods')
+        raise ValueError(f'{p}: unknown file type {p.suffix!r}. Labelled text is read from .csv, '
+                         '.tsv (or .txt, or no suffix: tab-separated), .json and .jsonl files'
+                         + ('; save the spreadsheet as CSV.' if sheet else '.'))
+    text = _read_text(p)
+    if kind == 'jsonl':
+        rows = _Rows()
+        for i, line in enumerate(text.split('\n'), 1):
+            if not line.strip(): continue
+            try: r = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f'{p}, line {i}: not valid JSON ({e.msg}, column {e.colno}).'
+                                 ) from None
+            rows.append(_object(p, f'line {i}', r, text_column, label_column))
+            rows.at.append(f'line {i}')
+        return rows
+    if kind == 'json':
+        try: data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f'{p}, line {e.lineno}, column {e.colno}: not valid JSON ({e.msg}).'
+                             ) from None
+        if not isinstance(data, list):
+            raise ValueError(f'{p}: a JSON {_json_type(data)}, expected a list of objects (records '
+                             f'with {text_column!r} and {label_column!r}).')
+        at = [f'record {i}' for i in range(1, len(data) + 1)]
+        return _Rows((_object(p, w, r, text_column, label_column) for w, r in zip(at, data)), at)
+    if kind == 'csv': return _read_table(p, text, ',')
+    first = next((l for l in text.split('\n') if l.strip()), '').removesuffix('\r').split('\t')
+    if text_column in first and label_column in first: return _read_table(p, text, '\t')
+    return _read_labelled_lines(p, text, text_column, label_column)
+
 # %% ../nbs/api/08_classify.ipynb #854a1453
+def _as_text(v, where:str, at:str, field:str)->str:
+    if v is None: return ''
+    if isinstance(v, (list, dict, tuple)):
+        kind = 'an object' if isinstance(v, dict) else 'a list'
+        raise ValueError(f'{where}, {at}: {field!r} is {kind} ({str(v)[:40]}), expected a '
+                         'string or a number.')
+    return str(v)
+
 class Examples:
-    "Texts and string labels read from rows, checked; `where` names their origin in errors."
-    def __init__(self, rows:list[dict], text_column:str='text', label_column:str='label', where:str='data', drop_empty:bool=False):
-        if not rows: raise ValueError(f'{where}: no rows. A classifier needs labelled examples.')
-        found = list(rows[0].keys())
+    "Texts and string labels read from rows, checked; `where` and `at` say where each came from."
+    def __init__(self, rows:list[dict], text_column:str='text', label_column:str='label',
+                 where:str='data', drop_empty:bool=False):
+        if not rows: raise ValueError(f'{where}: no records. A classifier needs labelled examples.')
+        at = list(getattr(rows, 'at', None) or [f'record {i}' for i in range(1, len(rows) + 1)])
         for c, arg in ((text_column, 'text_column'), (label_column, 'label_column')):
-            if any(c not in r for r in rows):
-                raise ValueError(f'{where}: no column {c!r} (set {arg}=...). Columns found: {", ".join(map(repr, found))}.')
-        texts = ['' if r[text_column] is None else str(r[text_column]) for r in rows]
-        labels = ['' if r[label_column] is None else str(r[label_column]).strip() for r in rows]
-        empty = [i for i, (t, l) in enumerate(zip(texts, labels)) if not t.strip() or not l]
-        if empty and not drop_empty:
-            raise ValueError(f'{where}: {len(empty)} row(s) with an empty text or label (rows {", ".join(str(i + 1) for i in empty[:8])}'
-                             f'{" ..." if len(empty) > 8 else ""}, counting records from 1). Fix them or pass drop_empty=True.')
-        keep = [i for i in range(len(rows)) if i not in set(empty)]
-        self.texts, self.labels, self.where, self.n_dropped = [texts[i] for i in keep], [labels[i] for i in keep], where, len(empty)
-        if not self.texts: raise ValueError(f'{where}: every row is empty.')
+            lack = [i for i, r in enumerate(rows) if c not in r]
+            if len(lack) == len(rows):
+                found = ', '.join(map(repr, rows[0].keys()))
+                raise ValueError(f'{where}: no column {c!r} (set {arg}=...). Columns found: '
+                                 f'{found}.')
+            if lack:
+                has = ', '.join(map(repr, rows[lack[0]].keys())) or 'none'
+                raise ValueError(f'{where}, {at[lack[0]]}: no {c!r} field ({len(lack)} record(s) '
+                                 f'lack it; this one has: {has}). Every record needs {c!r}.')
+        texts = [_as_text(r[text_column], where, a, text_column) for r, a in zip(rows, at)]
+        labels = [_as_text(r[label_column], where, a, label_column).strip()
+                  for r, a in zip(rows, at)]
+        def empty(t, l):   # which of the two is empty, if any
+            return ' and '.join(repr(c) for c, v in ((text_column, t.strip()), (label_column, l))
+                                if not v)
+        bad = [(i, empty(t, l)) for i, (t, l) in enumerate(zip(texts, labels)) if empty(t, l)]
+        if bad and not drop_empty:
+            shown = ', '.join(f'{at[i]} (empty {w})' for i, w in bad[:5])
+            raise ValueError(f'{where}: {len(bad)} record(s) with an empty text or label: {shown}'
+                             f'{", ..." if len(bad) > 5 else ""}. Fill them in, or pass '
+                             'drop_empty=True to skip them.')
+        drop = {i for i, _ in bad}
+        keep = [i for i in range(len(rows)) if i not in drop]
+        self.texts, self.labels = [texts[i] for i in keep], [labels[i] for i in keep]
+        self.at, self.where, self.n_dropped = [at[i] for i in keep], where, len(bad)
+        if not self.texts: raise ValueError(f'{where}: every record has an empty text or label.')
 
     def __len__(self): return len(self.texts)
     def subset(self, idx)->Examples:
+        "The examples at positions `idx`."
         e = object.__new__(Examples)
-        e.texts, e.labels, e.where, e.n_dropped = [self.texts[i] for i in idx], [self.labels[i] for i in idx], self.where, 0
+        e.texts, e.labels = [self.texts[i] for i in idx], [self.labels[i] for i in idx]
+        e.at, e.where, e.n_dropped = [self.at[i] for i in idx], self.where, 0
+        return e
+    def relabel(self, spelling:dict[str,str])->Examples:
+        "A copy whose labels are renamed by `spelling` (old -> new)."
+        e = self.subset(range(len(self)))
+        e.labels, e.n_dropped = [spelling.get(l, l) for l in e.labels], self.n_dropped
         return e
     def counts(self)->dict[str,int]:
         c = {}
@@ -98,25 +249,67 @@ class Examples:
         return dict(sorted(c.items()))
     def __repr__(self): return f'Examples({len(self)} from {self.where}: {self.counts()})'
 
+_NUMBER = re.compile(r'[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,4})?')
+
+def _number(label:str)->Optional[Decimal]:
+    return Decimal(label) if _NUMBER.fullmatch(label) else None
+
 def sorted_labels(labels)->list[str]:
     "Distinct labels, numerically if they all are numbers ('2' before '10'), else alphabetically."
     u = set(labels)
-    return sorted(u, key=float) if all(re.fullmatch(r'-?\d+(\.\d+)?', l) for l in u) else sorted(u)
+    return sorted(u, key=_number) if all(_number(l) is not None for l in u) else sorted(u)
+
+# %% ../nbs/api/08_classify.ipynb #f136a531
+def _canonical(d:Decimal)->str:
+    "One spelling per number: 1.0 -> '1', 2.50 -> '2.5', 1e1 -> '10', -0 -> '0'."
+    return '0' if d == 0 else format(d.normalize(), 'f')
+
+def unify_labels(ex:dict[str,Examples], label_names:Optional[list[str]]=None):
+    """`(ex, label_names)` with one spelling per class across all splits: if every label is a
+    number, equal numbers ('1', '1.0') become one canonical label ('1'); otherwise two spellings
+    of one number are refused."""
+    first = {}                                    # spelling -> where it first occurs
+    for e in ex.values():
+        for l, a in zip(e.labels, e.at): first.setdefault(l, f'{e.where}, {a}')
+    for l in label_names or []: first.setdefault(l, 'label_names')
+    num = {l: _number(l) for l in first}
+    if first and all(v is not None for v in num.values()):
+        spell = {l: _canonical(v) for l, v in num.items()}
+        names = [spell[l] for l in label_names] if label_names else label_names
+        if names and len(set(names)) < len(names):
+            raise ValueError(f'label_names {list(label_names)} name one number more than once.')
+        return {s: e.relabel(spell) for s, e in ex.items()}, names
+    same = {}
+    for l, v in num.items():
+        if v is not None: same.setdefault(v, []).append(l)
+    if clash := next((ls for ls in same.values() if len(ls) > 1), None):
+        words = ', '.join(repr(l) for l, v in num.items() if v is None)
+        where = '; '.join(f'{l!r} at {first[l]}' for l in clash)
+        raise ValueError(f'The labels {" and ".join(map(repr, clash))} are one number spelled two '
+                         f'ways ({where}), and not merged because other labels are not numbers '
+                         f'({words[:80]}). Spell each class one way.')
+    return ex, label_names
 
 # %% ../nbs/api/08_classify.ipynb #a8357ca0
 def balance_examples(ex:Examples, seed:int=123)->Examples:
-    "Undersample every class to the size of the rarest (the book's 747 ham + 747 spam), keeping the file's order."
+    "Undersample every class to the size of the rarest (the book's 747 ham + 747 spam), in order."
     g = torch.Generator().manual_seed(seed)
     by = {}
     for i, l in enumerate(ex.labels): by.setdefault(l, []).append(i)
     n = min(len(v) for v in by.values())
-    keep = sorted(i for v in by.values() for i in torch.tensor(v)[torch.randperm(len(v), generator=g)[:n]].tolist())
+    pick = lambda v: torch.tensor(v)[torch.randperm(len(v), generator=g)[:n]].tolist()
+    keep = sorted(i for v in by.values() for i in pick(v))
     return ex.subset(keep)
 
-def split_examples(ex:Examples, fractions=(0.7, 0.1, 0.2), seed:int=123)->tuple[Examples,Examples,Examples]:
-    "Shuffle with `seed` and cut into train/val/test by `fractions` (test gets the remainder)."
+def _check_split(fractions):
     if len(fractions) != 3 or abs(sum(fractions) - 1) > 1e-6 or min(fractions) < 0:
-        raise ValueError(f'split must be three fractions (train, val, test) summing to 1, got {fractions}.')
+        raise ValueError('split must be three fractions (train, val, test) summing to 1, got '
+                         f'{fractions}.')
+
+def split_examples(ex:Examples, fractions=(0.7, 0.1, 0.2), seed:int=123
+                   )->tuple[Examples,Examples,Examples]:
+    "Shuffle with `seed` and cut into train/val/test by `fractions` (test gets the remainder)."
+    _check_split(fractions)
     perm = torch.randperm(len(ex), generator=torch.Generator().manual_seed(seed)).tolist()
     a = int(len(ex) * fractions[0]); b = a + int(len(ex) * fractions[1])
     return ex.subset(perm[:a]), ex.subset(perm[a:b]), ex.subset(perm[b:])
@@ -143,6 +336,13 @@ def collate(items:list[tuple[list[int],int]], pad_id:int, padding_side:str='righ
 def _log(msg:str):
     from lightning.pytorch.utilities import rank_zero_info
     rank_zero_info(msg)
+
+def _existing(spec, what:str):
+    "`spec`, a name or a folder; a path (absolute, ./, ~, a/b/c) that does not exist is an error."
+    p = Path(str(spec)).expanduser()
+    local = p.is_absolute() or str(spec).startswith(('.', '~')) or len(p.parts) > 2
+    if local and not p.exists(): raise FileNotFoundError(f'{spec}: no such folder (the {what}).')
+    return spec
 
 class ClassificationDataModule(pl.LightningDataModule):
     "Labelled text for sequence classification: read, check, split, balance, tokenize, pad."
@@ -172,7 +372,15 @@ class ClassificationDataModule(pl.LightningDataModule):
         if padding_side not in ('right', 'left'): raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}.")
         if (val_file or test_file) and not train_file: raise ValueError('val_file/test_file need train_file as well.')
         if train_file and not val_file: raise ValueError('train_file needs val_file as well (test_file is optional).')
+        _check_split(split)
+        for name, v, least in (('batch_size', batch_size, 1), ('num_workers', num_workers, 0),
+                               ('max_length', max_length, 1)):
+            if v is not None and v < least: raise ValueError(f'{name} must be >= {least}, got {v}.')
         self.splits, self.tokenizer, self.max_length, self.truncated = None, None, max_length, {}
+
+    def __str__(self):   # jsonargparse prints the module in link errors: no dataloaders (and reads)
+        h = self.hparams
+        return f'{type(self).__name__}({h.train_file or h.dataset or h.path})'
 
     def _source_path(self)->Optional[str]:
         "The file to split: `path`, fetched first if it names a dataset of `llmlit.data`."
@@ -196,8 +404,23 @@ class ClassificationDataModule(pl.LightningDataModule):
         path = self._source_path()   # (split files and datasets win over path)
         if not path: raise ValueError('No data: set path=..., train_file=... and val_file=..., or dataset=...')
         ex = self._examples(read_rows(path, h.text_column, h.label_column), str(path))
-        if h.balance: ex = balance_examples(ex, h.seed)
-        return dict(zip(('train', 'val', 'test'), split_examples(ex, tuple(h.split), h.seed))), [Path(path)]
+        return self._split(ex, str(path)), [Path(path)]
+
+    def _split(self, ex:Examples, where:str)->dict:
+        "Balance (if asked) and split; a split that should hold examples and is empty is an error."
+        h = self.hparams
+        bal = balance_examples(ex, h.seed) if h.balance else ex
+        parts = dict(zip(('train', 'val', 'test'), split_examples(bal, tuple(h.split), h.seed)))
+        if h.split[2] == 0: del parts['test']        # no test split asked for
+        if empty := [s for s, e in parts.items() if not len(e)]:
+            sizes = ', '.join(f'{s} {len(e)}' for s, e in parts.items())
+            n = f'{len(ex)} examples' + (f', {len(bal)} after balancing' if h.balance else '')
+            raise ValueError(
+                f'{where}: {n}, split by split={list(h.split)}, leave the {" and ".join(empty)} '
+                f'split{"s" * (len(empty) > 1)} empty ({sizes}). Give more examples, a larger '
+                f'{empty[0]} fraction (data.split), or split files (data.train_file and '
+                f'data.val_file{", data.test_file" if "test" in empty else ""}).')
+        return parts
 
     def _read_dataset(self, spec:str)->dict:
         import datasets
@@ -206,10 +429,7 @@ class ClassificationDataModule(pl.LightningDataModule):
         if isinstance(ds, datasets.Dataset): ds = datasets.DatasetDict(train=ds)
         names = {'train': 'train', 'val': 'validation' if 'validation' in ds else 'val', 'test': 'test'}
         ex = {s: self._examples(ds[n].to_list(), f'{spec}[{n}]') for s, n in names.items() if n in ds}
-        if 'val' not in ex:      # a single split: cut it as a file would be
-            whole = ex['train']
-            if h.balance: whole = balance_examples(whole, h.seed)
-            ex = dict(zip(('train', 'val', 'test'), split_examples(whole, tuple(h.split), h.seed)))
+        if 'val' not in ex: ex = self._split(ex['train'], ex['train'].where)   # one split: cut it
         return ex
 
     def prepare_data(self):
@@ -219,17 +439,26 @@ class ClassificationDataModule(pl.LightningDataModule):
         if self.splits is not None: return
         h = self.hparams
         ex, files = self._read()
-        names = list(h.label_names) if h.label_names else sorted_labels(ex['train'].labels)
+        ex, names = unify_labels(ex, h.label_names)
+        names = list(names) if names else sorted_labels(ex['train'].labels)
         for s, e in ex.items():
-            unseen = sorted(set(e.labels) - set(names))
+            unseen, known = {}, set(names)
+            for l, a in zip(e.labels, e.at):
+                if l not in known: unseen.setdefault(l, a)
             if unseen:
-                raise ValueError(f'{e.where} ({s} split) has label(s) {unseen} that are not among the classes {names}'
-                                 + (' (label_names)' if h.label_names else ' (the labels of the training split)') + '.')
+                which = ', '.join(f'{l!r} ({a})' for l, a in list(unseen.items())[:5])
+                src = ('label_names' if h.label_names else
+                       f'the training split ({ex["train"].where})')
+                raise ValueError(
+                    f'{e.where} ({s} split): label(s) {which} never occur in {src}, whose classes '
+                    f'are {names}. A classifier cannot learn a class it never trains on: add '
+                    f'training examples of it, or remove it from the {s} data.')
         if len(set(ex['train'].labels)) < 2:
             raise ValueError(f'{ex["train"].where}: the training data has one class only ({ex["train"].labels[0]!r}); '
                              'a classifier needs at least two.')
         self.label_names = names
-        self.tokenizer = get_tokenizer(h.tokenizer)
+        what = 'tokenizer (data.tokenizer; the CLI sets it to model.backbone)'
+        self.tokenizer = get_tokenizer(_existing(h.tokenizer, what))
         index = {n: i for i, n in enumerate(names)}
         self.splits = {s: list(zip(self.tokenizer.encode_batch(e.texts), (index[l] for l in e.labels))) for s, e in ex.items()}
         self.examples = ex
@@ -326,9 +555,40 @@ def set_trainable(model:GPT, mode:str='last_k', last_k:int=1)->int:
 # %% ../nbs/api/08_classify.ipynb #984dbcb3
 CLASSIFIER_MODEL_TYPE = 'llmlit-gpt-classifier'
 
+def _read_config(f:Path)->dict:
+    try: return json.loads(f.read_text(encoding='utf-8'))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f'{f}: not a readable config.json ({e}).') from None
+
 def _is_classifier_dir(p)->bool:
     f = Path(str(p)).expanduser()/'config.json'
-    return f.is_file() and json.loads(f.read_text()).get('model_type') == CLASSIFIER_MODEL_TYPE
+    return f.is_file() and _read_config(f).get('model_type') == CLASSIFIER_MODEL_TYPE
+
+def _check_classifier_dir(path):
+    "Raise, saying why, unless `path` is a folder written by `LitClassifier.save_pretrained`."
+    p = Path(str(path)).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(f'{path}: no such folder (a classifier folder, such as the model/ '
+                                'of a llmlit classify run).')
+    if not (p/'config.json').is_file():
+        why = 'a file, not a folder' if p.is_file() else 'no config.json in it'
+        raise ValueError(f'{path} holds no llmlit classifier: {why}.')
+    kind = _read_config(p/'config.json').get('model_type')
+    if kind != CLASSIFIER_MODEL_TYPE:
+        raise ValueError(f'{path} holds no llmlit classifier (config.json model_type {kind!r}, not '
+                         f'{CLASSIFIER_MODEL_TYPE!r}): a language model? Make a classifier of it '
+                         f'with: llmlit classify --model.backbone {path}')
+
+def _check_text(t, name:str):
+    "A text to classify must be a non-blank string that UTF-8 can hold."
+    if not isinstance(t, str):
+        raise ValueError(f'{name} is a {type(t).__name__}, expected a string.')
+    try: t.encode('utf-8')
+    except UnicodeEncodeError as e:   # a command-line byte that is not UTF-8 comes as a surrogate
+        c, off = ord(t[e.start]), len(t[:e.start].encode('utf-8'))
+        what = f'byte 0x{c - 0xdc00:02x}' if 0xdc80 <= c <= 0xdcff else f'U+{c:04X}'
+        raise ValueError(f'{name} is not UTF-8 text: {what} at byte offset {off}.') from None
+    if not t.strip(): raise ValueError(f'{name} is empty: nothing to classify.')
 
 def _backbone_tokenizer(backbone:Optional[str])->str:
     "The tokenizer that goes with `backbone`: its folder if it holds one, else its hub name, else 'gpt2'."
@@ -358,6 +618,15 @@ class LitClassifier(pl.LightningModule):
     ):
         super().__init__()
         self.save_hyperparameters()
+        if num_classes < 2: raise ValueError(f'num_classes must be >= 2, got {num_classes}.')
+        if labels is not None and len(labels) != num_classes:
+            raise ValueError(f'{len(labels)} labels {list(labels)} for num_classes={num_classes}.')
+        drop_ok = dropout is None or 0 <= dropout < 1
+        for name, v, ok, want in (('lr', lr, lr > 0 and math.isfinite(lr), '> 0 and finite'),
+                                  ('weight_decay', weight_decay, weight_decay >= 0, '>= 0'),
+                                  ('warmup_steps', warmup_steps, warmup_steps >= 0, '>= 0'),
+                                  ('dropout', dropout, drop_ok, 'in [0, 1)')):
+            if not ok: raise ValueError(f'model.{name} must be {want}, got {v!r}.')
         if pooling not in POOLINGS:
             raise ValueError(f'pooling must be one of {", ".join(POOLINGS)}, got {pooling!r}.')
         if schedule not in ('constant', 'cosine'):
@@ -405,10 +674,8 @@ class LitClassifier(pl.LightningModule):
     def from_pretrained(cls, path:str|Path, **kwargs)->LitClassifier:
         """A classifier saved by `save_pretrained` (e.g. a `llmlit classify` run's `model/`), in
         eval mode, with its tokenizer."""
-        if not _is_classifier_dir(path):
-            raise ValueError(f'{path} holds no llmlit classifier (config.json model_type '
-                             f'{CLASSIFIER_MODEL_TYPE!r}).')
-        raw = json.loads((Path(path)/'config.json').read_text())
+        _check_classifier_dir(path)
+        raw = _read_config(Path(path).expanduser()/'config.json')
         kw = {'num_classes': raw['num_classes'], 'labels': raw['label_names'],
               'pooling': raw['pooling'], **kwargs}
         return cls(backbone=str(path), **kw).eval()
@@ -531,6 +798,7 @@ class LitClassifier(pl.LightningModule):
         (deterministic); the mode is restored."""
         single = isinstance(texts, str)
         texts = [texts] if single else list(texts)
+        for i, t in enumerate(texts, 1): _check_text(t, f'text {i}')
         tok = self.tokenizer
         if tok is None:
             raise ValueError('No tokenizer: load the classifier with '
@@ -567,6 +835,16 @@ def _classify_cli_class():
                                  'checkpoint.save_top_k': 1, 'checkpoint.filename': 'best-{epoch}-{val_loss:.4f}-{val_acc:.4f}'})
     return ClassifyCLI
 
+_WRAPPERS = ('Call to compute_fn of link', 'Invalid link')
+
+def _unwrapped(e:BaseException)->BaseException:
+    "The error jsonargparse wrapped ('Call to compute_fn of link ... failed: ...'), else `e`."
+    seen = set()
+    while (isinstance(e, ValueError) and str(e).startswith(_WRAPPERS) and e.__cause__ is not None
+           and id(e) not in seen):
+        seen.add(id(e)); e = e.__cause__
+    return e
+
 def classify_main(args:list[str]|None=None):
     "`llmlit classify [--config FILE] [options]`: fit, then validate and test the best checkpoint; `llmlit classify predict ...`."
     import sys, warnings
@@ -575,9 +853,9 @@ def classify_main(args:list[str]|None=None):
     from lightning.pytorch.callbacks import ModelCheckpoint
     try: cli = _classify_cli_class()(LitClassifier, ClassificationDataModule, verb='classify', args=args,
                                      trainer_defaults=CLASSIFY_DEFAULTS, seed_everything_default=123)
-    except ValueError as e:   # a data error raised while linking: show ours, not jsonargparse's wrapper around it
-        if isinstance(e.__cause__, (OSError, ValueError, KeyError, RuntimeError)): raise e.__cause__ from None
-        raise
+    except ValueError as e:   # raised while linking (reading the data): ours, not the wrapper
+        if (orig := _unwrapped(e)) is e: raise
+        raise orig from None
     t, dm, model = cli.trainer, cli.datamodule, cli.model
     t.fit(model, dm, ckpt_path=cli.config.ckpt_path)
     ck = next((cb for cb in t.callbacks if isinstance(cb, ModelCheckpoint)), None)
@@ -597,19 +875,26 @@ def classify_main(args:list[str]|None=None):
 
 def predict_main(args:list[str])->int:
     "`llmlit classify predict --model DIR [--file F] [TEXT ...]`: one `label<TAB>probability<TAB>text` line per text."
-    import argparse, sys
-    p = argparse.ArgumentParser(prog='llmlit classify predict', description='Label text with a trained classifier.')
+    import sys
+    from llmlit.cli import VerbParser   # usage errors read `error: ...`, as every verb's
+    p = VerbParser(prog='llmlit classify predict', description='Label text with a trained classifier.')
     p.add_argument('texts', nargs='*', help='texts to classify')
     p.add_argument('--model', required=True, help='a classifier folder (a classify run\'s model/)')
     p.add_argument('--file', default=None, help='a file with one text per line (- for standard input)')
     p.add_argument('--batch_size', type=int, default=32)
     a = p.parse_args(args)
+    _check_classifier_dir(a.model)
     texts = list(a.texts)
-    if a.file: texts += [l for l in (sys.stdin if a.file == '-' else open(a.file, encoding='utf-8')).read().splitlines() if l.strip()]
+    for i, t in enumerate(texts, 1): _check_text(t, f'text {i}')
+    if a.file:
+        f = Path(a.file).expanduser()
+        if a.file != '-' and not f.is_file():
+            raise FileNotFoundError(f'{a.file}: no such file (--file).')
+        raw = sys.stdin.buffer.read() if a.file == '-' else f.read_bytes()
+        lines = _decode(raw, 'standard input' if a.file == '-' else a.file).split('\n')
+        texts += [l for l in (l.removesuffix('\r') for l in lines) if l.strip()]
     if not texts: p.error('give texts to classify, or --file')
-    try: clf = LitClassifier.from_pretrained(a.model)
-    except Exception as e:
-        print(f'llmlit classify predict: {e}', file=sys.stderr); return 1
+    clf = LitClassifier.from_pretrained(a.model)
     if torch.cuda.is_available(): clf = clf.cuda()
     labels, probs = clf.predict(texts, batch_size=a.batch_size)
     for text, label, pr in zip(texts, labels, probs):

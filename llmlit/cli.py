@@ -6,11 +6,12 @@ Docs: https://llmlit.github.io/llmlit/api/cli.html.md"""
 
 # %% ../nbs/api/99_cli.ipynb #df288238
 from __future__ import annotations
-import argparse, importlib, sys
+import argparse, csv, importlib, os, sys, traceback
 from . import __version__
 
 # %% auto #0
-__all__ = ['VERBS', 'main', 'data_main', 'tokenizer_main', 'generate_main']
+__all__ = ['VERBS', 'BAD_INPUT', 'unwrap_error', 'exit_code', 'error_message', 'VerbParser', 'main', 'data_main',
+           'tokenizer_main', 'generate_main']
 
 # %% ../nbs/api/99_cli.ipynb #75552ed1
 VERBS:dict[str,tuple[str,str]] = {
@@ -22,32 +23,75 @@ VERBS:dict[str,tuple[str,str]] = {
     'classify': ('llmlit.classify:classify_main', 'finetune a GPT as a text classifier (--config FILE.yaml); classify predict --model DIR "text"'),
 }
 
+# %% ../nbs/api/99_cli.ipynb #8cf30815
+BAD_INPUT = (ValueError, csv.Error, KeyError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
+
+_WRAPPERS = ('Call to compute_fn of link', 'Invalid link ')
+
+def unwrap_error(e:BaseException)->BaseException:
+    "The exception behind jsonargparse's wrapper of a failed `link_arguments` computation, else `e` itself."
+    while str(e).startswith(_WRAPPERS) and (e.__cause__ or e.__context__) is not None:
+        e = e.__cause__ or e.__context__
+    return e
+
+def exit_code(e:BaseException)->int:
+    "2 for bad input (`BAD_INPUT`: the user can fix the command or the file), 1 for any other failure."
+    return 2 if isinstance(unwrap_error(e), BAD_INPUT) else 1
+
+def error_message(e:BaseException)->str:
+    "What follows `error: `: the exception's own message (a `KeyError`'s without its quotes), else its type."
+    e = unwrap_error(e)
+    if isinstance(e, KeyError) and len(e.args) == 1 and isinstance(e.args[0], str) and ' ' in e.args[0]:
+        return e.args[0]
+    msg = str(e).strip()
+    if ' ' in msg: return msg
+    return f'{type(e).__name__}: {msg}' if msg else type(e).__name__
+
+class VerbParser(argparse.ArgumentParser):
+    "An `argparse.ArgumentParser` whose usage errors read `error: <message>`, then the usage line (exit code 2)."
+    def error(self, message): self.exit(2, f'error: {message}\n{self.format_usage()}')
+
 # %% ../nbs/api/99_cli.ipynb #44250559
 def _usage()->str:
     w = max(map(len, VERBS))
     verbs = '\n'.join(f'  {v:<{w}}  {h}' for v, (_, h) in VERBS.items())
-    return (f'usage: llmlit [--version] [--help] <verb> [args]\n\n'
+    return (f'usage: llmlit [--version] [--help] [--debug] <verb> [args]\n\n'
             f'llmlit {__version__}: a literate toolkit for the whole LLM lifecycle.\n\nverbs:\n{verbs}\n\n'
-            "Run 'llmlit <verb> --help' for a verb's options.")
+            "Run 'llmlit <verb> --help' for a verb's options; --debug shows the traceback of an error.")
+
+def _exit_status(e:SystemExit)->int:
+    if e.code is None: return 0
+    if isinstance(e.code, int): return e.code
+    print(f'error: {e.code}', file=sys.stderr); return 1
 
 def main(args:list[str]|None=None)->int:
-    "Entry point of the `llmlit` command."
+    "Entry point of the `llmlit` command: runs a verb, and reports its errors as one `error:` line and an exit code."
     args = sys.argv[1:] if args is None else list(args)
+    debug = '--debug' in args or os.environ.get('LLMLIT_DEBUG', '') not in ('', '0')
+    args = [a for a in args if a != '--debug']
     if not args or args[0] in ('-h', '--help', 'help'):
         print(_usage()); return 0
     if args[0] in ('-V', '--version'):
         print(f'llmlit {__version__}'); return 0
     verb, rest = args[0], args[1:]
     if verb not in VERBS:
-        print(f"llmlit: unknown verb {verb!r}. Verbs: {', '.join(VERBS)}.\n\n{_usage()}", file=sys.stderr); return 2
+        print(f"error: unknown verb {verb!r}. Verbs: {', '.join(VERBS)}.\n\n{_usage()}", file=sys.stderr); return 2
     mod, fn = VERBS[verb][0].split(':')
-    rc = getattr(importlib.import_module(mod), fn)(rest)
+    try: rc = getattr(importlib.import_module(mod), fn)(rest)
+    except SystemExit as e: return _exit_status(e)   # argparse and jsonargparse have printed the error and usage
+    except KeyboardInterrupt:
+        print('\nerror: interrupted', file=sys.stderr); return 130
+    except Exception as e:
+        sys.stdout.flush()
+        if debug: traceback.print_exception(e)
+        print(f'error: {error_message(e)}', file=sys.stderr)
+        return exit_code(e)
     return rc if isinstance(rc, int) else 0     # LightningCLI verbs return their CLI object
 
 # %% ../nbs/api/99_cli.ipynb #77dd0dd5
 def data_main(args:list[str])->int:
     "`llmlit data list | fetch NAME... | show SPEC`"
-    p = argparse.ArgumentParser(prog='llmlit data', description='Named datasets and text sources.')
+    p = VerbParser(prog='llmlit data', description='Named datasets and text sources.')
     sub = p.add_subparsers(dest='cmd', required=True)
     sub.add_parser('list', help='the named datasets, their size and license')
     f = sub.add_parser('fetch', help='print the local path of datasets, downloading them once if needed')
@@ -56,7 +100,7 @@ def data_main(args:list[str])->int:
     s = sub.add_parser('show', help='load a text source (python-docs, a dataset, files, a glob, hf:<id>) and describe it')
     s.add_argument('spec', nargs='?', default='python-docs')
     a = p.parse_args(args)
-    from llmlit.data import SOURCES, FetchError, fetch, load_corpus
+    from llmlit.data import SOURCES, fetch, load_corpus
     if a.cmd == 'list':
         from rich.console import Console
         from rich.table import Table
@@ -64,20 +108,27 @@ def data_main(args:list[str])->int:
         for s in SOURCES.values(): t.add_row(s.name, s.kind, f'{s.size:,}' if s.size else '?', s.license, s.description)
         Console().print(t)
         return 0
-    try:
-        if a.cmd == 'fetch':
-            for n in a.names: print(fetch(n, mirror=a.mirror))
-        else:
-            c = load_corpus(a.spec)
-            print(f'{c.name}: {len(c.texts):,} texts, {c.n_chars:,} characters, sha256 {c.sha256}')
-    except (KeyError, FetchError, FileNotFoundError, ValueError) as e:
-        print(f'llmlit data: {e.args[0] if isinstance(e, KeyError) else e}', file=sys.stderr); return 1
+    if a.cmd == 'fetch':   # an unknown name is a KeyError, a failed download a FetchError: main reports them
+        for n in a.names: print(fetch(n, mirror=a.mirror))
+    else:
+        c = load_corpus(a.spec)
+        print(f'{c.name}: {len(c.texts):,} texts, {c.n_chars:,} characters, sha256 {c.sha256}')
     return 0
 
 # %% ../nbs/api/99_cli.ipynb #de31c6e7
+def _utf8(text:str, what:str)->str:
+    "`text` if it is valid UTF-8; else a ValueError naming the first bad byte (argv keeps bytes it cannot decode as surrogates)."
+    try: text.encode('utf-8')
+    except UnicodeEncodeError as e:
+        c = ord(text[e.start])
+        bad = f'byte 0x{c - 0xDC00:02x}' if 0xDC80 <= c <= 0xDCFF else f'character U+{c:04X}'
+        raise ValueError(f'{what} is not valid UTF-8 ({bad} at character {e.start}): '
+                         'give it in UTF-8 (check the encoding of the terminal or the script).') from None
+    return text
+
 def tokenizer_main(args:list[str])->int:
     "`llmlit tokenizer save NAME --out DIR [--source SPEC] | encode NAME TEXT`"
-    p = argparse.ArgumentParser(prog='llmlit tokenizer', description='Build, save and try tokenizers.')
+    p = VerbParser(prog='llmlit tokenizer', description='Build, save and try tokenizers.')
     sub = p.add_subparsers(dest='cmd', required=True)
     s = sub.add_parser('save', help='build a tokenizer (training it on --source if needed) and save it to --out')
     s.add_argument('name', help="'gpt2', a hub name or folder, 'bpe:<vocab_size>' or 'char'")
@@ -89,15 +140,13 @@ def tokenizer_main(args:list[str])->int:
     a = p.parse_args(args)
     from llmlit.data import load_corpus
     from llmlit.tokenizer import get_tokenizer
-    try:
-        texts = load_corpus(a.source) if a.cmd == 'save' and a.name.split(':')[0] in ('bpe', 'char') else None
-        tok = get_tokenizer(a.name, texts=texts)
-    except Exception as ex:
-        print(f'llmlit tokenizer: {ex}', file=sys.stderr); return 1
+    text = _utf8(a.text, 'the text') if a.cmd == 'encode' else None
+    texts = load_corpus(a.source) if a.cmd == 'save' and a.name.split(':')[0] in ('bpe', 'char') else None
+    tok = get_tokenizer(a.name, texts=texts)
     if a.cmd == 'save':
         print(f'{tok} -> {tok.save(a.out)}')
     else:
-        ids = tok.encode(a.text)
+        ids = tok.encode(text)
         print(ids)
         print([tok.decode([i]) for i in ids])
     return 0
@@ -105,7 +154,7 @@ def tokenizer_main(args:list[str])->int:
 # %% ../nbs/api/99_cli.ipynb #3b8e8b29
 def generate_main(args:list[str])->int:
     "`llmlit generate --model DIR [options] PROMPT`"
-    p = argparse.ArgumentParser(prog='llmlit generate', description='Continue a prompt with a trained model.')
+    p = VerbParser(prog='llmlit generate', description='Continue a prompt with a trained model.')
     p.add_argument('prompt', nargs='?', default='', help='text to continue (default: start from end-of-text)')
     p.add_argument('--model', required=True, help="a model folder (e.g. runs/pretrain/<ts>/model) or a hub name ('gpt2')")
     p.add_argument('--tokenizer', default=None, help='tokenizer name or folder (default: the one in the model folder, else gpt2)')
@@ -115,22 +164,32 @@ def generate_main(args:list[str])->int:
     p.add_argument('--top_p', type=float, default=None)
     p.add_argument('--seed', type=int, default=None)
     a = p.parse_args(args)
+    if a.max_new_tokens < 0: p.error(f'--max_new_tokens must be >= 0, got {a.max_new_tokens}')
+    if a.temperature < 0: p.error(f'--temperature must be >= 0 (0: greedy), got {a.temperature}')
+    if a.top_k < 0: p.error(f'--top_k must be >= 0 (0: off), got {a.top_k}')
+    if a.top_p is not None and not 0 < a.top_p <= 1: p.error(f'--top_p must be in (0, 1], got {a.top_p}')
+    prompt = _utf8(a.prompt, 'the prompt')
     from pathlib import Path
     import torch
     from llmlit.generate import stream_text
     from llmlit.model import GPT
     from llmlit.tokenizer import TOKENIZER_META, Tokenizer, get_tokenizer
-    try:
-        model = GPT.from_pretrained(a.model)
-        if a.tokenizer: tok = get_tokenizer(a.tokenizer)
-        elif Path(a.model, 'tokenizer.json').exists() or Path(a.model, TOKENIZER_META).exists(): tok = Tokenizer.load(a.model)
-        else: tok = get_tokenizer('gpt2')
-        if tok.vocab_size > model.config.vocab_size:
-            raise ValueError(f'The tokenizer has {tok.vocab_size} tokens but the model only {model.config.vocab_size}.')
-    except Exception as e:
-        print(f'llmlit generate: {e}', file=sys.stderr); return 1
+    model = GPT.from_pretrained(a.model)
+    own = Path(a.model, 'tokenizer.json').exists() or Path(a.model, TOKENIZER_META).exists()
+    if a.tokenizer: tok = get_tokenizer(a.tokenizer)
+    elif own: tok = Tokenizer.load(a.model)
+    else: tok = get_tokenizer('gpt2')
+    if tok.vocab_size > model.config.vocab_size:
+        raise ValueError(f'The tokenizer {a.tokenizer or a.model} has {tok.vocab_size:,} tokens but the model '
+                         f'{a.model} embeds only {model.config.vocab_size:,}.')
+    if a.tokenizer and own:
+        from llmlit.pretrain import tokenizer_fingerprint
+        theirs = Tokenizer.load(a.model)
+        if tokenizer_fingerprint(theirs) != tokenizer_fingerprint(tok):
+            raise ValueError(f'--tokenizer {a.tokenizer} ({tok}) is not the tokenizer the model {a.model} was '
+                             f'trained with ({theirs}, saved in the model folder): the same ids stand for other '
+                             "tokens. Leave out --tokenizer to use the model's own.")
     if torch.cuda.is_available(): model = model.cuda()
-    prompt = a.prompt
     if not prompt and tok.eos_id is None: prompt = '\n'
     print(prompt, end='', flush=True)
     for piece in stream_text(model, tok, prompt or tok.decode([tok.eos_id]), a.max_new_tokens, a.temperature, a.top_k, a.top_p,

@@ -1,4 +1,4 @@
-"""Shared plumbing: atomic writes, checksums, the cache folder and the CPU thread budget.
+"""Shared plumbing: atomic writes of files and folders, torch files read safely, checksums, the cache folder, CPU threads.
 
 Docs: https://llmlit.github.io/llmlit/api/core.html.md"""
 
@@ -6,26 +6,41 @@ Docs: https://llmlit.github.io/llmlit/api/core.html.md"""
 
 # %% ../nbs/api/00_core.ipynb #f205dd45
 from __future__ import annotations
-import hashlib, os, tempfile
+import hashlib, os, pickle, re, shutil, tempfile, warnings
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 # %% auto #0
-__all__ = ['atomic_write', 'sha256_file', 'sha256_text', 'cache_dir', 'cpu_threads']
+__all__ = ['atomic_write', 'atomic_dir', 'read_checkpoint', 'sha256_file', 'sha256_text', 'cache_dir', 'cpu_threads']
 
 # %% ../nbs/api/00_core.ipynb #32df51a0
+def _umask()->int:
+    m = os.umask(0o022); os.umask(m); return m
+
+def _fsync_dir(path:str|Path):
+    "Flush a folder's entries (a rename in it) to disk; skipped where folders cannot be opened (Windows)."
+    try: fd = os.open(path, os.O_RDONLY)
+    except OSError: return
+    try: os.fsync(fd)
+    except OSError: pass
+    finally: os.close(fd)
+
 @contextmanager
 def atomic_write(
     path:str|Path,      # file to (re)write
     mode:str='w',       # 'w' for text, 'wb' for bytes
     encoding:str|None='utf-8', # text encoding (ignored for bytes)
+    newline:str|None=None,     # as `open`'s: `''` for the csv module (ignored for bytes)
 ):
     "Open a temporary sibling of `path` for writing and move it over `path` only if the block succeeds."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.part')
     try:
-        with os.fdopen(fd, mode, encoding=None if 'b' in mode else encoding) as f:
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_umask())
+        text = 'b' not in mode
+        with os.fdopen(fd, mode, encoding=encoding if text else None, newline=newline if text else None) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -33,6 +48,73 @@ def atomic_write(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
+
+# %% ../nbs/api/00_core.ipynb #93314e96
+def _fsync_tree(folder:str|Path):
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                with open(os.path.join(root, name), 'rb') as f: os.fsync(f.fileno())
+            except OSError: pass   # Windows cannot fsync a file opened for reading
+        _fsync_dir(root)
+
+@contextmanager
+def atomic_dir(path:str|Path):
+    "Yield a new, empty sibling folder of `path` to fill; if the block succeeds it replaces `path` as a whole."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.part'))
+    os.chmod(tmp, path.stat().st_mode & 0o7777 if path.is_dir() else 0o777 & ~_umask())
+    old = tmp.with_suffix('.old')
+    try:
+        yield tmp
+        _fsync_tree(tmp)
+        if path.exists() or path.is_symlink(): os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        if (old.exists() or old.is_symlink()) and not path.exists(): os.replace(old, path)   # put it back
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(path.parent)
+    if old.is_dir() and not old.is_symlink(): shutil.rmtree(old, ignore_errors=True)
+    elif old.is_symlink() or old.exists(): old.unlink()
+
+# %% ../nbs/api/00_core.ipynb #80ccfa39
+_HEADS = (b'PK\x03\x04', b'\x80\x02\x8a\x0a')   # torch's zip format, its older one (a pickled magic number)
+
+def _unreadable(path, e:BaseException)->ValueError:
+    p = Path(path)
+    size = p.stat().st_size
+    with open(p, 'rb') as f: head = f.read(4)
+    if size == 0: why = 'the file is empty'
+    elif head in _HEADS:
+        why = f'cut short or damaged, {size:,} bytes: ' + (str(e).split('. ')[0].strip() or type(e).__name__)
+    elif head[:1] == b'\x80': why = 'it is a plain Python pickle, not a PyTorch checkpoint file'
+    else: why = 'it is not a PyTorch checkpoint file'
+    return ValueError(f'{path} is not a readable checkpoint ({why}).')
+
+def read_checkpoint(
+    path:str|Path,              # a `.ckpt`, `.pt` or `.bin` file written by `torch.save`
+    map_location:Any='cpu',     # as `torch.load`'s
+)->Any:
+    "`torch.load(path, weights_only=True)`, with an error naming `path` for a missing, damaged or unsafe file."
+    import torch
+    p = Path(path)
+    if p.is_dir(): raise IsADirectoryError(f'{path} is a folder, not a checkpoint file (such as {p/"last.ckpt"}).')
+    if not p.exists(): raise FileNotFoundError(f'{path}: no such checkpoint file.')
+    try:
+        with warnings.catch_warnings():   # torch's note on a pickle protocol it did not write: the error says it all
+            warnings.filterwarnings('ignore', message='Detected pickle protocol')
+            return torch.load(p, map_location=map_location, weights_only=True)
+    except OSError: raise
+    except Exception as e:
+        blocked = re.search(r'GLOBAL ([\w.]+)', str(e))
+        if isinstance(e, pickle.UnpicklingError) and 'Weights only load failed' in str(e) and blocked:
+            raise ValueError(f'{path} contains objects that are not allowed to load ({blocked.group(1)}): llmlit '
+                             'reads checkpoints as tensors and plain data only, so that opening one cannot run '
+                             'code. Use a checkpoint written by llmlit or Lightning.') from e
+        raise _unreadable(path, e) from e
 
 # %% ../nbs/api/00_core.ipynb #7f3f9e8d
 def sha256_file(path:str|Path, chunk:int=1<<20)->str:

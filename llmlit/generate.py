@@ -13,9 +13,19 @@ import torch.nn.functional as F
 from .model import GPT
 
 # %% auto #0
-__all__ = ['sample_next', 'generate_steps', 'generate', 'stream', 'generate_text', 'stream_text']
+__all__ = ['check_sampling', 'sample_next', 'generate_steps', 'generate', 'stream', 'generate_text', 'stream_text']
 
 # %% ../nbs/api/06_generate.ipynb #76de662c
+def check_sampling(temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
+                   max_new_tokens:int=0):
+    "Raise a clear error for sampling settings outside their range (before any work is done)."
+    if temperature < 0: raise ValueError(f'temperature must be >= 0, got {temperature}.')
+    if top_k is not None and top_k < 0:
+        raise ValueError(f'top_k must be >= 0 (0: off), got {top_k}.')
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f'top_p must be in (0, 1], got {top_p}.')
+    if max_new_tokens < 0: raise ValueError(f'max_new_tokens must be >= 0, got {max_new_tokens}.')
+
 def sample_next(
     logits:torch.Tensor,             # (B, vocab_size) logits of the last position
     temperature:float=1.0,           # 0: greedy
@@ -24,14 +34,13 @@ def sample_next(
     generator:torch.Generator|None=None,
 )->torch.Tensor:                     # (B,) token ids
     "Next token per row: greedy at `temperature=0`, else sampled after temperature, top-k, top-p."
-    if temperature < 0: raise ValueError(f'temperature must be >= 0, got {temperature}.')
+    check_sampling(temperature, top_k, top_p)
     if temperature == 0: return logits.argmax(-1)
     logits = logits.float() / temperature
     if top_k is not None and top_k > 0:
         kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float('-inf'))
     if top_p is not None and top_p < 1.0:
-        if not 0 < top_p: raise ValueError(f'top_p must be in (0, 1], got {top_p}.')
         sorted_logits, order = logits.sort(dim=-1, descending=True)
         cum = sorted_logits.softmax(-1).cumsum(-1)
         drop = cum - sorted_logits.softmax(-1) >= top_p    # tokens after the set has reached top_p
@@ -114,6 +123,7 @@ def generate(
     pad_id:int|None=None,             # padding for batches; default eos_id, else 0 (never seen by the model)
 ):
     "Prompt + new tokens: a 1-D tensor for one prompt, else a list of 1-D tensors (a 2-D prompt tensor gives a list too)."
+    check_sampling(temperature, top_k, top_p, max_new_tokens)
     pad = pad_id if pad_id is not None else (eos_id if eos_id is not None else 0)
     ids, mask, single = _prepare(model, prompt_ids, pad)
     out, done = [], torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
@@ -130,6 +140,7 @@ def generate(
 def stream(model:GPT, prompt_ids, max_new_tokens:int=50, temperature:float=0.0, top_k=None, top_p=None,
            eos_id:int|None=None, use_cache:bool=True, seed:int|None=None)->Iterator[int]:
     "Yield the new token ids of one prompt as they are produced."
+    check_sampling(temperature, top_k, top_p, max_new_tokens)
     ids, mask, _ = _prepare(model, prompt_ids, 0)
     if ids.shape[0] != 1: raise ValueError('stream takes one prompt; use generate for batches.')
     with _eval_mode(model):

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .attention import CausalSelfAttention, KVCache
-from .core import atomic_write
+from .core import atomic_write, read_checkpoint
 
 # %% auto #0
 __all__ = ['PRESETS', 'LLMLIT_MODEL_TYPE', 'GPTConfig', 'MLP', 'Block', 'GPT', 'load_state_dict_strict', 'hf_to_llmlit',
@@ -198,14 +198,22 @@ def llmlit_to_hf(sd:dict)->dict:
             for k, v in sd.items()}
 
 # %% ../nbs/api/05_model.ipynb #eb65cee2
-def _read_weights(d:Path)->dict:
+def _load_safetensors(f:Path)->dict:
     from safetensors.torch import load_file
-    if (d/'model.safetensors').exists(): return load_file(d/'model.safetensors')
+    try: return load_file(f)
+    except Exception as e:   # a truncated or foreign file: name it, not safetensors' parser
+        raise ValueError(f'{f} is not a readable safetensors file ({e}).') from e
+
+def _read_weights(d:Path)->dict:
+    if (d/'model.safetensors').exists(): return _load_safetensors(d/'model.safetensors')
     if (d/'model.safetensors.index.json').exists():
-        shards = sorted(set(json.loads((d/'model.safetensors.index.json').read_text())['weight_map'].values()))
-        return {k: v for s in shards for k, v in load_file(d/s).items()}
-    if (d/'pytorch_model.bin').exists(): return torch.load(d/'pytorch_model.bin', map_location='cpu', weights_only=True)
-    raise FileNotFoundError(f'No weights in {d}: expected model.safetensors, model.safetensors.index.json or pytorch_model.bin.')
+        index = json.loads((d/'model.safetensors.index.json').read_text())
+        shards = sorted(set(index['weight_map'].values()))
+        return {k: v for s in shards for k, v in _load_safetensors(d/s).items()}
+    # the old format is a pickle: read as tensors only (`read_checkpoint`), so it cannot run code
+    if (d/'pytorch_model.bin').exists(): return read_checkpoint(d/'pytorch_model.bin')
+    raise FileNotFoundError(f'No weights in {d}: expected model.safetensors, '
+                            'model.safetensors.index.json or pytorch_model.bin.')
 
 def _resolve(name_or_dir:str)->Path:
     "A local folder, or a hub repo downloaded (or found in the Hugging Face cache) with only config and weights."

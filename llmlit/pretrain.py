@@ -6,7 +6,7 @@ Docs: https://llmlit.github.io/llmlit/api/pretrain.html.md"""
 
 # %% ../nbs/api/07_pretrain.ipynb #64185621
 from __future__ import annotations
-import json, math, os, shutil, time
+import hashlib, json, math, os, shutil, time, warnings
 from pathlib import Path
 from typing import Optional
 import numpy as np
@@ -14,19 +14,59 @@ import torch
 import torch.nn.functional as F
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader, IterableDataset
-from .core import atomic_write, cache_dir, sha256_text
+from .core import atomic_write, cache_dir, sha256_file, sha256_text
 from .data import SOURCES, Corpus, join_corpora, load_corpus
 from .model import GPT, GPTConfig
-from .tokenizer import Tokenizer, get_tokenizer
+from .tokenizer import TOKENIZER_META, Tokenizer, get_tokenizer
 
 # %% auto #0
-__all__ = ['PRETRAIN_DEFAULTS', 'tokenizer_fingerprint', 'tokenize_corpus', 'WindowStream', 'ValWindows', 'TextDataModule',
-           'decay_groups', 'cosine_schedule', 'LitCausalLM', 'SampleCallback', 'pretrain_main']
+__all__ = ['SAMPLINGS', 'PRETRAIN_DEFAULTS', 'tokenizer_fingerprint', 'tokenize_corpus', 'WindowStream', 'ValWindows',
+           'TextDataModule', 'decay_groups', 'cosine_schedule', 'check_optimizer_args', 'same_tokenizer',
+           'check_init_tokenizer', 'LitCausalLM', 'SampleCallback', 'pretrain_main']
 
 # %% ../nbs/api/07_pretrain.ipynb #f857b0dd
 def tokenizer_fingerprint(tok:Tokenizer)->str:
     "SHA-256 of the tokenizer's full definition (vocabulary, merges, normalisation, special tokens)."
     return sha256_text(tok.backend.to_str())
+
+def _write_tokens(corpus:Corpus, tok:Tokenizer, path:Path, meta_path:Path, batch_docs:int):
+    "Encode `corpus` into `path`, hashing the bytes as they are written; then the metadata (last; both atomic)."
+    dtype = np.dtype(np.uint16 if tok.vocab_size <= 2**16 else np.uint32)
+    n, h = 0, hashlib.sha256()
+    with atomic_write(path, 'wb') as f:
+        for i in range(0, len(corpus.texts), batch_docs):
+            for j, ids in enumerate(tok.encode_batch(corpus.texts[i:i + batch_docs])):
+                if tok.eos_id is not None and i + j > 0: ids = [tok.eos_id] + ids
+                b = np.asarray(ids, dtype=dtype).tobytes()
+                f.write(b); h.update(b); n += len(ids)
+    with atomic_write(meta_path) as f:
+        json.dump({'n_tokens': n, 'dtype': dtype.name, 'n_bytes': n * dtype.itemsize, 'sha256': h.hexdigest(),
+                   'corpus': corpus.name, 'corpus_sha256': corpus.sha256, 'tokenizer': tok.kind,
+                   'vocab_size': tok.vocab_size}, f)
+
+_VERIFIED = {}   # token file -> its stat when its checksum last matched: one hash per file and process
+
+def _cache_problem(path:Path, meta_path:Path)->str|None:
+    "What is wrong with the token file `path`, judged by its metadata `meta_path`; None when nothing is."
+    try:
+        meta = json.loads(meta_path.read_text())
+        n_bytes, sha = meta['n_bytes'], meta['sha256']
+        expected = meta['n_tokens'] * np.dtype(meta['dtype']).itemsize
+    except KeyError as e: return f'has no {e.args[0]!r} in its metadata {meta_path.name} (an older llmlit wrote it)'
+    except Exception as e: return f'has unreadable metadata {meta_path.name} ({type(e).__name__}: {e})'
+    if n_bytes != expected:
+        return f'has inconsistent metadata {meta_path.name} ({n_bytes:,} bytes for {meta["n_tokens"]:,} tokens)'
+    try:
+        s = path.stat()
+        if s.st_size != n_bytes:
+            return f'is {s.st_size:,} bytes, but {meta_path.name} records {n_bytes:,}: it was cut short or changed'
+        key = (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+        if _VERIFIED.get(str(path)) == key: return None
+        if sha256_file(path) != sha:
+            return f'does not match the SHA-256 recorded in {meta_path.name}: its bytes were changed'
+    except OSError as e: return f'cannot be read ({e})'
+    _VERIFIED[str(path)] = key
+    return None
 
 def tokenize_corpus(
     corpus:Corpus,               # the text
@@ -34,24 +74,39 @@ def tokenize_corpus(
     cache:str|Path|None=None,    # folder for token files; default `cache_dir()/"tokens"`
     batch_docs:int=256,          # documents encoded per parallel batch
 )->np.ndarray:                   # 1-D memory-mapped token ids
-    "Token ids of `corpus` (documents joined by `tok.eos_id` when it has one), cached as a memory-mapped file."
+    """Token ids of `corpus` (documents joined by `tok.eos_id` when it has one), cached as a memory-mapped file
+    whose size and SHA-256 are checked on every read; a damaged cache is rebuilt, with a warning."""
     folder = Path(cache) if cache is not None else cache_dir()/'tokens'
     key = sha256_text(corpus.sha256, tokenizer_fingerprint(tok))[:20]
     path, meta_path = folder/f'{key}.bin', folder/f'{key}.json'
-    if not (path.exists() and meta_path.exists()):
-        dtype = np.uint16 if tok.vocab_size <= 2**16 else np.uint32
-        n = 0
-        with atomic_write(path, 'wb') as f:
-            for i in range(0, len(corpus.texts), batch_docs):
-                for j, ids in enumerate(tok.encode_batch(corpus.texts[i:i + batch_docs])):
-                    if tok.eos_id is not None and i + j > 0: ids = [tok.eos_id] + ids
-                    f.write(np.asarray(ids, dtype=dtype).tobytes()); n += len(ids)
-        with atomic_write(meta_path) as f:
-            json.dump({'n_tokens': n, 'dtype': np.dtype(dtype).name, 'corpus': corpus.name, 'corpus_sha256': corpus.sha256,
-                       'tokenizer': tok.kind, 'vocab_size': tok.vocab_size}, f)
+    cached = path.exists() and meta_path.exists()
+    problem = _cache_problem(path, meta_path) if cached else None
+    if problem: warnings.warn(f'The token cache {path} {problem}; rebuilding it from {corpus.name!r}.', stacklevel=2)
+    if problem or not cached:
+        try: _write_tokens(corpus, tok, path, meta_path, batch_docs)
+        except OSError as e:
+            if not problem: raise
+            raise ValueError(f'The token cache {path} {problem}, and it could not be rebuilt ({e}). Delete it, '
+                             'or point data.cache_dir at a writable folder.') from e
+        if again := _cache_problem(path, meta_path):
+            raise ValueError(f'The token cache {path} {again}, right after it was written. Check the disk, or '
+                             'point data.cache_dir at another folder.')
     meta = json.loads(meta_path.read_text())
     if meta['n_tokens'] == 0: raise ValueError(f'Corpus {corpus.name!r} has no tokens.')
     return np.memmap(path, dtype=meta['dtype'], mode='r', shape=(meta['n_tokens'],))
+
+# %% ../nbs/api/07_pretrain.ipynb #ad5cc461
+SAMPLINGS = ('random', 'sequential')
+
+def _check_window_args(context_length, batch_size, sampling:str, stride):
+    "A `ValueError` naming the first `data.*` window setting that cannot work."
+    is_int = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+    for name, v in (('context_length', context_length), ('batch_size', batch_size)):
+        if not (is_int(v) and v >= 1): raise ValueError(f'data.{name} must be a positive integer, got {v!r}.')
+    if stride is not None and not (is_int(stride) and stride >= 1):
+        raise ValueError(f'data.stride must be a positive integer (or unset: context_length), got {stride!r}.')
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"data.sampling must be 'random' or 'sequential', got {sampling!r}.")
 
 # %% ../nbs/api/07_pretrain.ipynb #1852c8d5
 class WindowStream(IterableDataset):
@@ -60,21 +115,30 @@ class WindowStream(IterableDataset):
     def __init__(self, tokens:np.ndarray, context_length:int, batch_size:int, sampling:str='random',
                  stride:int|None=None, seed:int=1337, rank:int=0, world_size:int=1):
         T = context_length
+        _check_window_args(T, batch_size, sampling, stride)
         if len(tokens) < T + 1:
             raise ValueError(
                 f'The training text has {len(tokens):,} tokens, but context_length={T} needs at '
                 f'least {T + 1} (one window and its shifted targets). Use more text or a smaller '
                 'context_length.')
-        if sampling not in ('random', 'sequential'):
-            raise ValueError(f"sampling must be 'random' or 'sequential', got {sampling!r}.")
         self.tokens, self.T, self.B, self.sampling = tokens, T, batch_size, sampling
         self.seed, self.stride = seed, stride or T
         self.rank, self.world = rank, world_size
-        if sampling == 'sequential': self.n_windows = len(range(0, len(tokens) - T, self.stride))
-        else: self.n_windows = (len(tokens) - 1) // T
+        if sampling == 'sequential':
+            self.n_windows = n = len(range(0, len(tokens) - T, self.stride))
+            if n < batch_size * world_size: raise ValueError(self._too_few(n, len(tokens)))
+        else: self.n_windows = (len(tokens) - 1) // T   # drawn with replacement: any batch works
         # whole batches on every rank
         self.batches_per_epoch = max(1, self.n_windows // (batch_size * world_size))
         self.epoch, self.start_batch = 0, 0
+
+    def _too_few(self, n:int, n_tokens:int)->str:
+        procs = f' x {self.world} processes' if self.world > 1 else ''
+        fit = f'data.batch_size <= {n // self.world}, ' if n >= self.world else ''
+        return (f"sampling='sequential' cuts the training split ({n_tokens:,} tokens) into {n:,} "
+                f'window{"s" * (n != 1)} (context_length={self.T}, stride={self.stride}), fewer '
+                f'than one batch of {self.B * self.world:,} (batch_size={self.B}{procs}). Use '
+                f"{fit}a smaller data.stride, data.sampling='random' or more text.")
 
     def set_position(self, epoch:int, start_batch:int=0):
         self.epoch, self.start_batch = epoch, start_batch
@@ -130,6 +194,15 @@ def _tokenizer_for(spec:str, corpus:Corpus, cache:Path)->Tokenizer:
     except OSError: shutil.rmtree(tmp, ignore_errors=True)
     return tok
 
+def _check_text(corpus:Corpus):
+    "Refuse text holding a NUL character: a binary file (or one zeroed on disk) that happened to decode as UTF-8."
+    for i, t in enumerate(corpus.texts):
+        if (at := t.find('\x00')) >= 0:
+            where = (str(corpus.files[i]) if len(corpus.files) == len(corpus.texts)
+                     else f'The text source {corpus.name!r} (document {i})')
+            raise ValueError(f'{where} holds a NUL character (at character {at:,}): it looks like a binary file, not '
+                             'text. Give plain UTF-8 text as data.source.')
+
 class TextDataModule(pl.LightningDataModule):
     "Token windows from any text source for causal-LM pretraining."
     def __init__(self,
@@ -146,7 +219,8 @@ class TextDataModule(pl.LightningDataModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        if not 0 < val_fraction < 1: raise ValueError(f'val_fraction must be in (0, 1), got {val_fraction}.')
+        if not 0 < val_fraction < 1: raise ValueError(f'data.val_fraction must be in (0, 1), got {val_fraction}.')
+        _check_window_args(context_length, batch_size, sampling, stride)
         self.tokenizer, self.tokens = None, None
 
     @property
@@ -160,6 +234,7 @@ class TextDataModule(pl.LightningDataModule):
     def _load(self):
         h = self.hparams
         corpus = join_corpora([self._corpus(s) for s in (h.source if isinstance(h.source, (list, tuple)) else [h.source])])
+        _check_text(corpus)
         tok = _tokenizer_for(h.tokenizer, corpus, self._cache)
         return corpus, tok, tokenize_corpus(corpus, tok, self._cache/'tokens')
 
@@ -176,6 +251,8 @@ class TextDataModule(pl.LightningDataModule):
             raise ValueError(f'The text {corpus.name!r} is {len(self.tokens):,} tokens long ({corpus.n_chars:,} characters): '
                              f'{len(self.train_tokens):,} for training and {len(self.val_tokens):,} for validation, but '
                              f'context_length={T} needs at least {T + 1} tokens in each. Use more text or a smaller context_length.')
+        h = self.hparams   # the stream's own checks (enough sequential windows for a batch), now rather than at the first step
+        WindowStream(self.train_tokens, T, h.batch_size, h.sampling, h.stride, h.seed, *self._rank())
 
     @property
     def vocab_size(self)->int:
@@ -219,6 +296,53 @@ def cosine_schedule(step:int, warmup_steps:int, decay_steps:int, lr:float, min_l
     ratio = (step - warmup_steps) / max(1, decay_steps - warmup_steps)
     return min_lr + 0.5 * (1 + math.cos(math.pi * ratio)) * (lr - min_lr)
 
+# %% ../nbs/api/07_pretrain.ipynb #e3e526fe
+def check_optimizer_args(lr:float, min_lr:float|None=None, warmup_steps:int=0,
+                         decay_steps:int|None=None, weight_decay:float=0.0, beta1:float=0.9,
+                         beta2:float=0.95, prefix:str='model.'):
+    "Raise a `ValueError` naming the first optimiser or schedule setting that cannot work."
+    def need(ok:bool, name:str, want:str, v):
+        if not ok: raise ValueError(f'{prefix}{name} must be {want}, got {v!r}.')
+    need(lr > 0, 'lr', '> 0', lr)
+    need(math.isfinite(lr), 'lr', 'finite', lr)
+    if min_lr is not None:
+        need(min_lr >= 0, 'min_lr', '>= 0 (or unset: lr / 10)', min_lr)
+        need(min_lr <= lr, 'min_lr', f'<= {prefix}lr={lr!r} (the cosine decays to it)', min_lr)
+    need(warmup_steps >= 0, 'warmup_steps', '>= 0', warmup_steps)
+    if decay_steps is not None:
+        need(decay_steps >= 1, 'decay_steps', '>= 1 (or unset: trainer.max_steps)', decay_steps)
+    need(weight_decay >= 0, 'weight_decay', '>= 0', weight_decay)
+    for name, b in (('beta1', beta1), ('beta2', beta2)): need(0 <= b < 1, name, 'in [0, 1)', b)
+
+# %% ../nbs/api/07_pretrain.ipynb #482b6b38
+def same_tokenizer(a:Tokenizer, b:Tokenizer, sample:str='')->bool:
+    """Do `a` and `b` give the same ids? The same definition (`tokenizer_fingerprint`), or, saved
+    differently, the same vocabulary and the same ids for the text `sample`."""
+    if tokenizer_fingerprint(a) == tokenizer_fingerprint(b): return True
+    if not sample or a.hf.get_vocab() != b.hf.get_vocab(): return False
+    return a.encode(sample) == b.encode(sample)
+
+def check_init_tokenizer(init_from:str, tok:Tokenizer, spec:str, sample:str=''):
+    """Refuse to train the model `init_from` on the ids of `tok` (the data's tokenizer, `spec`) when
+    its own, saved in its folder or named by its hub name, is another."""
+    p, q = Path(str(init_from)).expanduser(), Path(str(spec)).expanduser()
+    if str(spec) == str(init_from) or (p.is_dir() and q.is_dir() and p.resolve() == q.resolve()):
+        return
+    if p.is_dir():
+        if not ((p/TOKENIZER_META).exists() or (p/'tokenizer.json').exists()): return  # none saved
+        try: own = Tokenizer.load(p)
+        except Exception as e:
+            raise ValueError(f'model.init_from={init_from}: unreadable tokenizer: {e}') from e
+    else:
+        try: own = get_tokenizer(str(init_from))
+        except Exception: return     # a hub tokenizer not at hand: the size check only
+    if same_tokenizer(own, tok, sample): return
+    raise ValueError(
+        f'model.init_from={init_from} was trained with another tokenizer than the data uses: its '
+        f'own is {own} (fingerprint {tokenizer_fingerprint(own)[:12]}), data.tokenizer={spec} is '
+        f'{tok} (fingerprint {tokenizer_fingerprint(tok)[:12]}): the same ids mean other tokens. '
+        f'Set data.tokenizer={init_from} to train on the model\'s own tokenizer.')
+
 # %% ../nbs/api/07_pretrain.ipynb #cfa023b5
 _ARCH = ('vocab_size', 'context_length', 'n_layer', 'n_head', 'n_embd', 'dropout', 'qkv_bias', 'bias', 'tie_weights', 'init')
 
@@ -254,6 +378,9 @@ class LitCausalLM(pl.LightningModule):
     ):
         super().__init__()
         self.save_hyperparameters()
+        check_optimizer_args(lr, min_lr, warmup_steps, decay_steps, weight_decay, beta1, beta2)
+        if peak_flops is not None and not peak_flops > 0:
+            raise ValueError(f'model.peak_flops must be > 0 (or unset), got {peak_flops!r}.')
         over = {k: v for k in _ARCH if (v := getattr(self.hparams, k)) is not None}
         if init_from:
             keep = {k: v for k, v in over.items() if k == 'dropout'}
@@ -279,6 +406,11 @@ class LitCausalLM(pl.LightningModule):
     def setup(self, stage:str):
         dm = getattr(self.trainer, 'datamodule', None)
         tok = getattr(dm, 'tokenizer', None)
+        if tok is not None and self.hparams.init_from:   # the model's own tokenizer, if it has one
+            ids = getattr(dm, 'train_tokens', None)
+            sample = tok.decode(np.asarray(ids[:4096]).tolist()) if ids is not None else ''
+            spec = getattr(getattr(dm, 'hparams', None), 'tokenizer', None)
+            check_init_tokenizer(self.hparams.init_from, tok, spec, sample)
         if tok is not None and tok.vocab_size > self.config.vocab_size:
             raise ValueError(f'The tokenizer has {tok.vocab_size:,} tokens but the model embeds '
                              f'only {self.config.vocab_size:,} (vocab_size). Set model.vocab_size '
@@ -411,6 +543,15 @@ def _pretrain_cli_class():
                                  'checkpoint.filename': 'best-{step}-{val_loss:.3f}'})
     return PretrainCLI
 
+_LINK_WRAPPERS = ('Call to compute_fn of link', 'Invalid link')
+
+def _unwrapped(e:BaseException)->BaseException:
+    "The error jsonargparse wrapped while applying a link ('Call to compute_fn of link ... failed: ...'), else `e`."
+    seen = set()
+    while str(e).startswith(_LINK_WRAPPERS) and e.__cause__ is not None and id(e) not in seen:
+        seen.add(id(e)); e = e.__cause__
+    return e
+
 def pretrain_main(args:list[str]|None=None):
     "`llmlit pretrain`: fit a `LitCausalLM` on a `TextDataModule`, resuming from `--ckpt_path` if given."
     import warnings
@@ -418,7 +559,7 @@ def pretrain_main(args:list[str]|None=None):
     try: cli = _pretrain_cli_class()(LitCausalLM, TextDataModule, verb='pretrain', args=args, trainer_defaults=PRETRAIN_DEFAULTS,
                                      seed_everything_default=1337)
     except ValueError as e:   # a data error raised while linking vocab_size: show ours, not jsonargparse's wrapper around it
-        if isinstance(e.__cause__, (OSError, ValueError, KeyError, RuntimeError)): raise e.__cause__ from None
+        if (ours := _unwrapped(e)) is not e: raise ours from None
         raise
     with warnings.catch_warnings():
         # TextDataModule resumes mid-epoch by itself (windows are a function of the restored global step)

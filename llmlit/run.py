@@ -6,19 +6,24 @@ Docs: https://llmlit.github.io/llmlit/api/run.html.md"""
 
 # %% ../nbs/api/03_run.ipynb #b2168052
 from __future__ import annotations
-import json, os, time
+import csv, glob, io, json, os, re, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 import torch
 import lightning.pytorch as pl
-from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers.logger import rank_zero_experiment
+from lightning.pytorch.plugins.io import CheckpointIO, TorchCheckpointIO
 from . import __version__
-from .core import atomic_write
+from .cli import unwrap_error
+from .core import atomic_dir, atomic_write, read_checkpoint
 
 # %% auto #0
-__all__ = ['default_run_dir', 'RunDir', 'RunDirCallback', 'run_loggers', 'SaveRunConfig', 'LLMLitCLI']
+__all__ = ['default_run_dir', 'RunDir', 'AtomicCheckpointIO', 'RunDirCallback', 'RunCSVLogger', 'run_loggers', 'SaveRunConfig',
+           'LLMLitCLI']
 
 # %% ../nbs/api/03_run.ipynb #dd470056
 def default_run_dir(verb:str, root:str|Path='runs')->Path:
@@ -57,6 +62,29 @@ def _jsonable(v):
     if isinstance(v, (list, tuple)): return [_jsonable(x) for x in v]
     return v
 
+# %% ../nbs/api/03_run.ipynb #2ed038d3
+def _remote(path)->bool: return '://' in str(path)
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    "Lightning's checkpoint IO, writing each checkpoint whole or not at all and reading it with `read_checkpoint`."
+    def save_checkpoint(self, checkpoint:dict, path, storage_options:Any=None):
+        if storage_options is not None or _remote(path):
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        t0, path = time.time(), Path(path)
+        with atomic_write(path, 'wb') as f: torch.save(checkpoint, f)
+        for stale in path.parent.glob(f'.{glob.escape(path.name)}.*.part'):   # left by a killed write
+            try:
+                if stale.stat().st_mtime < t0 - 1: stale.unlink()
+            except OSError: pass
+
+    def load_checkpoint(self, path, map_location:Any=lambda storage, loc: storage, weights_only:Any=None)->dict:
+        if _remote(path): return super().load_checkpoint(path, map_location, weights_only=True)
+        ckpt = read_checkpoint(path, map_location)
+        if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
+            raise ValueError(f'{path} is not a Lightning checkpoint (it has no state_dict): give a .ckpt file '
+                             'that a run wrote into its checkpoints/ folder.')
+        return ckpt
+
 # %% ../nbs/api/03_run.ipynb #c4c8fe40
 def _batch_counts(batch)->tuple[int,int]:
     "(tokens, examples) in a batch: a dict with `input_ids` (real tokens by `attention_mask`) or a tuple whose first item is a tensor."
@@ -88,6 +116,20 @@ class RunDirCallback(pl.Callback):
     def setup(self, trainer, pl_module, stage):
         if self.t0 is None: self.t0 = time.time()
 
+    def on_train_start(self, trainer, pl_module):   # the global step is restored by now: metrics.csv keeps what came before
+        for lg in trainer.loggers:
+            if hasattr(lg, 'keep_rows_before'): lg.keep_rows_before(trainer.global_step)
+        self._first_batch = True
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if not getattr(self, '_first_batch', False): return
+        self._first_batch = False
+        # Lightning restores the step it logs with one short for a checkpoint saved at the end of a validation inside
+        # an epoch: one optimizer, so it must equal the global step here, or a resumed run logs step G-1 twice
+        loop = trainer.fit_loop.epoch_loop
+        if pl_module.automatic_optimization and loop._batches_that_stepped == trainer.global_step - 1:
+            loop._batches_that_stepped = trainer.global_step
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         t, e = _batch_counts(batch)
         self.tokens += t * trainer.world_size
@@ -110,9 +152,10 @@ class RunDirCallback(pl.Callback):
         model_dir = None
         if trainer.is_global_zero and hasattr(pl_module, 'save_pretrained'):
             model_dir = self.run.model
-            pl_module.save_pretrained(model_dir)
             tok = getattr(getattr(trainer, 'datamodule', None), 'tokenizer', None)
-            if tok is not None and hasattr(tok, 'save'): tok.save(model_dir)
+            with atomic_dir(model_dir) as tmp:   # weights and tokenizer replace the old model/ together
+                pl_module.save_pretrained(tmp)
+                if tok is not None and hasattr(tok, 'save'): tok.save(tmp)
         self._summary(trainer, pl_module, model_dir=model_dir)
 
     def on_validation_end(self, trainer, pl_module):
@@ -120,9 +163,68 @@ class RunDirCallback(pl.Callback):
     def on_test_end(self, trainer, pl_module): self._summary(trainer, pl_module)
 
 # %% ../nbs/api/03_run.ipynb #93a4e012
+def _step(row:dict)->int|None:
+    try: return int(float(row.get('step') or ''))
+    except ValueError: return None
+
+def _read_rows(path)->tuple[list[str], list[dict]]:
+    "Header and rows of a metrics.csv; a last line cut short by a kill is left out."
+    text = Path(path).read_text(encoding='utf-8', errors='replace')
+    if text and not text.endswith('\n'): text = text[:text.rfind('\n') + 1]
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=''))
+        rows = [r for r in reader if _step(r) is not None]
+    except csv.Error as e: raise csv.Error(f'{path} is not a readable metrics file ({e}): move it away.') from e
+    return list(reader.fieldnames or []), rows
+
+class _HistoryWriter(ExperimentWriter):
+    "Lightning's CSV writer, keeping the rows of an existing metrics.csv logged before `keep_before`."
+    def __init__(self, log_dir:str, keep_before:int|None=None):
+        self.keep_before, self._old = keep_before, None
+        super().__init__(log_dir)
+
+    def _check_log_dir_exists(self):   # Lightning's deletes metrics.csv here
+        if os.path.isfile(self.metrics_file_path): self._old = _read_rows(self.metrics_file_path)
+
+    def save(self):
+        if self._old is not None and self.metrics:
+            (keys, rows), self._old = self._old, None
+            cut = self.keep_before if self.keep_before is not None else min(m['step'] for m in self.metrics)
+            kept = [r for r in rows if _step(r) < cut]
+            self.metrics_keys = sorted(set(keys if kept else []) | set(self.metrics_keys) | set().union(*self.metrics))
+            self._write(self.metrics_keys, kept)
+        super().save()
+
+    def _rewrite_with_new_header(self, fieldnames:list[str]):   # new columns: atomically, unlike Lightning's
+        self._write(fieldnames, _read_rows(self.metrics_file_path)[1])
+
+    def _write(self, fieldnames, rows):
+        with atomic_write(self.metrics_file_path, newline='') as f:
+            w = csv.DictWriter(f, fieldnames=fieldnames, extrasaction='ignore')
+            w.writeheader(); w.writerows(rows)
+
+class RunCSVLogger(CSVLogger):
+    "Lightning's `CSVLogger` writing `metrics.csv` into the run directory, keeping the rows of the run it resumes."
+    def __init__(self, run_dir:str|Path, **kwargs):
+        super().__init__(run_dir, name='', version='', **kwargs)
+        self._keep_before = None
+
+    def keep_rows_before(self, step:int):
+        "Keep the rows of an existing `metrics.csv` logged before `step` (the global step training starts from)."
+        self._keep_before = step
+        if isinstance(self._experiment, _HistoryWriter): self._experiment.keep_before = step
+
+    @property
+    @rank_zero_experiment
+    def experiment(self)->ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _HistoryWriter(self.log_dir, self._keep_before)
+        return self._experiment
+
 def run_loggers(kind:str|None, run_dir:str|Path)->list:
     "Loggers writing into `run_dir`: always `metrics.csv`, plus TensorBoard or Weights & Biases if asked (`WANDB_MODE=offline` works)."
-    loggers = [CSVLogger(run_dir, name='', version='')]
+    loggers = [RunCSVLogger(run_dir)]
     if kind in (None, 'csv'): return loggers
     if kind == 'tensorboard':
         from lightning.pytorch.loggers import TensorBoardLogger
@@ -141,16 +243,43 @@ class SaveRunConfig(SaveConfigCallback):
             f.write(self.parser.dump(self.config, skip_none=False))
 
 # %% ../nbs/api/03_run.ipynb #cb64e5f8
+class _Parser(LightningArgumentParser):
+    "jsonargparse's parser for a verb, whose usage errors read `error: <message>` and then a one-line usage."
+    _cfg_path = None
+
+    def error(self, message:str, ex:Exception|None=None):
+        if not self.exit_on_error or os.environ.get('JSONARGPARSE_DEBUG', '').lower() == 'true':
+            return super().error(message, ex)
+        message = str(message).strip()
+        if self._cfg_path and message.startswith('Problems parsing config: '):   # name the file
+            why = re.sub(r'\s*in "<unicode string>"', '', message.removeprefix('Problems parsing config: '))
+            message = f'The config file {self._cfg_path} is not valid YAML: {why}'
+        lines = [l.strip() for l in message.splitlines() if l.strip()]
+        msg = ' '.join(lines) if len(lines) <= 4 else message
+        sys.stderr.write(f'error: {msg}\nusage: {self.prog} [--config FILE.yaml] [--KEY VALUE ...] '
+                         f'(every KEY: {self.prog} --help)\n')
+        self.exit(2)
+
+    def parse_path(self, cfg_path, *args, **kwargs):
+        self._cfg_path = cfg_path
+        try: return super().parse_path(cfg_path, *args, **kwargs)
+        finally: self._cfg_path = None
+
 class LLMLitCLI(LightningCLI):
     "A `LightningCLI` that writes llmlit's run directory. `verb` names the command (and the default `runs/<verb>/` folder)."
     def __init__(self, model_class=None, datamodule_class=None, verb:str='run', args=None, **kwargs):
         self.verb = verb
         kwargs.setdefault('save_config_callback', SaveRunConfig)
         kwargs.setdefault('parser_kwargs', {'prog': f'llmlit {verb}'})
+        kwargs.setdefault('parser_class', _Parser)
         import warnings
         with warnings.catch_warnings():   # `llmlit <verb>` hands its own argv over on purpose: no "args and sys.argv" warning
             warnings.filterwarnings('ignore', message=".*LightningCLI's args parameter is intended")
-            super().__init__(model_class, datamodule_class, args=args, run=False, **kwargs)
+            try: super().__init__(model_class, datamodule_class, args=args, run=False, **kwargs)
+            except Exception as e:   # an error computing a linked argument: raise the original, not jsonargparse's wrapper
+                orig = unwrap_error(e)
+                if orig is e: raise
+                raise orig from orig.__cause__
 
     def add_arguments_to_parser(self, parser):
         parser.add_argument('--run_dir', type=Optional[str], default=None,
@@ -171,8 +300,22 @@ class LLMLitCLI(LightningCLI):
         if cfg.get('logger') in (None, True): kwargs['logger'] = run_loggers(self.config.get('logger'), self.run.path)
         if cfg.get('default_root_dir') is None: kwargs['default_root_dir'] = str(self.run.path)
         kwargs['callbacks'] = list(cfg.get('callbacks') or []) + [RunDirCallback(self.run.path, self.verb)]
+        plugins = cfg.get('plugins')
+        plugins = [] if plugins is None else list(plugins) if isinstance(plugins, (list, tuple)) else [plugins]
+        own_io = getattr(cfg.get('strategy'), '_checkpoint_io', None) is not None
+        if not own_io and not any(isinstance(p, CheckpointIO) for p in plugins):
+            kwargs['plugins'] = plugins + [AtomicCheckpointIO()]
         trainer = super().instantiate_trainer(**kwargs)
         from lightning.pytorch.callbacks import ModelCheckpoint
-        for cb in trainer.callbacks:   # checkpoints go inside the run directory
-            if isinstance(cb, ModelCheckpoint) and cb.dirpath is None: cb.dirpath = str(self.run.checkpoints)
+        for cb in list(trainer.callbacks):   # checkpoints go inside the run directory
+            if isinstance(cb, ModelCheckpoint) and cb.dirpath is None:
+                cb.dirpath = str(self.run.checkpoints)
+                cb._enable_version_counter = False   # a resumed or copied run overwrites last.ckpt, not last-v1.ckpt
+                timed = cb._every_n_train_steps > 0 or cb._train_time_interval is not None
+                if cb.save_last and cb.monitor is not None and timed:   # last.ckpt on time, not at the next validation
+                    trainer.callbacks.append(ModelCheckpoint(
+                        dirpath=cb.dirpath, save_last=cb.save_last, save_top_k=0, save_weights_only=cb.save_weights_only,
+                        every_n_train_steps=cb._every_n_train_steps or None, train_time_interval=cb._train_time_interval,
+                        enable_version_counter=False))
+                    cb.save_last = False
         return trainer

@@ -97,8 +97,14 @@ _GPT2_NAMES = ('gpt2', 'openai-community/gpt2')
 def gpt2_tokenizer(name_or_path:str='gpt2')->Tokenizer:
     "A Hugging Face tokenizer by hub name or folder (GPT-2 by default)."
     from transformers import AutoTokenizer
+    p = Path(name_or_path).expanduser()
+    looks_local = p.is_absolute() or name_or_path.startswith(('.', '~')) or name_or_path.count('/') > 1
+    if looks_local and not p.exists(): raise FileNotFoundError(f'{name_or_path}: no such tokenizer folder.')
     try: hf = AutoTokenizer.from_pretrained(name_or_path, use_fast=True, trust_remote_code=False)
     except OSError as e:
+        if p.is_dir():
+            raise ValueError(f'{name_or_path} holds no tokenizer (no tokenizer.json, '
+                             f'tokenizer_config.json or {TOKENIZER_META}).') from e
         if name_or_path not in _GPT2_NAMES:
             raise OSError(f'Could not load a tokenizer from {name_or_path!r} (a Hugging Face hub name or a local folder): {e}') from e
         hf = gpt2_from_files(fetch('gpt2-encoder'), fetch('gpt2-merges')).hf

@@ -32,10 +32,11 @@ def test_data_fetch_prints_verified_path():
     assert len(open(paths[1], encoding='utf-8').read().splitlines()) == 5574
 
 def test_data_errors_are_one_line_not_tracebacks(tmp_path):
-    r = run('data', 'fetch', 'no-such-set')
-    assert r.returncode == 1 and 'Known datasets:' in r.stderr and 'Traceback' not in r.stderr
+    r = run('data', 'fetch', 'no-such-set')   # bad input: exit code 2
+    assert r.returncode == 2 and r.stderr.startswith('error: Unknown dataset') and 'Known datasets:' in r.stderr
+    assert 'Traceback' not in r.stderr
     r = run('data', 'show', str(tmp_path/'*.txt'))
-    assert r.returncode == 1 and 'matched no files' in r.stderr
+    assert r.returncode == 2 and r.stderr.startswith('error: ') and 'matched no files' in r.stderr
 
 def test_tokenizer_save_and_encode(tmp_path):
     r = run('tokenizer', 'save', 'char', '--source', 'the-verdict', '--out', str(tmp_path/'tok'))
