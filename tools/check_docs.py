@@ -1,7 +1,7 @@
 """Check the built docs site (`_docs/`, from `nbdev-docs`) in a real browser: headless Chromium driven by Playwright.
 
 Every page must load with no JavaScript error and no failed request of its own; every internal link must reach a page
-(and its `#anchor`, if it names one) and every image must load; no page may show a traceback or a docstring inherited
+(and its `#anchor`, if it names one) and every image must load; no page may show a traceback, a cell's error or stderr output, or a docstring inherited
 from PyTorch or Lightning; the code a page shows must fit its box at 1200 px (no horizontal scrolling); every notebook
 page has its Open in Colab badge. Screenshots of the home page, one API page and one tutorial go to `--shots`.
 
@@ -19,7 +19,7 @@ SHOTS = {'home': 'index.html', 'api-attention': 'api/attention.html', 'tutorial-
 # Scripts Quarto loads from a CDN, which this check cannot reach, and the globals they define: a page that uses one
 # (require.js comes with any HTML output, such as a pandas table) throws a ReferenceError for them here, not online.
 CDN_GLOBALS = {'require.min.js': ('define', 'require'), 'mathjax': ('MathJax',)}
-TRACEBACK = re.compile(r'Traceback \(most recent call last\)|^\w+Error: .*$', re.M)
+TRACEBACK = 'Traceback (most recent call last)'
 
 def inherited_docstrings()->list[str]:
     "First lines of the docstrings a class without its own would show: torch's and Lightning's base classes."
@@ -56,7 +56,11 @@ def check_page(page, url:str, base:str, site:Path, bad_docs:list[str])->tuple[li
     errors = [e for e in errors if not any(e == f'{g} is not defined' for g in offline)]
     problems += [f'JavaScript error: {e}' for e in errors] + [f'failed request: {f}' for f in failed]
     text = page.inner_text('main') if page.query_selector('main') else page.inner_text('body')
-    if m := TRACEBACK.search(text): problems.append(f'shows a traceback or error: {m.group(0)[:100]!r}')
+    if TRACEBACK in text: problems.append('shows a traceback')
+    # a cell that raised (Quarto renders its output as .cell-output-error) or wrote to stderr (warnings)
+    for kind in ('error', 'stderr'):
+        for out in page.query_selector_all(f'.cell-output-{kind}'):
+            problems.append(f'shows a cell {kind} output: {out.inner_text().strip()[:100]!r}')
     problems += [f'shows an inherited docstring: {d!r}' for d in bad_docs if d in text]
     broken = page.eval_on_selector_all('img', 'els => els.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)')
     problems += [f'image does not load: {s}' for s in broken if s.startswith(base)]
