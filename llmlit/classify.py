@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader
-from .core import atomic_write, cache_dir, sha256_file, sha256_text
+from .core import atomic_dir, atomic_write, cache_dir, sha256_file, sha256_text
 from .model import GPT, GPTConfig, load_state_dict_strict
 from .tokenizer import TOKENIZER_META, Tokenizer, get_tokenizer
 from .pretrain import cosine_schedule, decay_groups
@@ -865,7 +865,8 @@ def classify_main(args:list[str]|None=None):
         t.validate(model, dm, ckpt_path=best, verbose=False)
         if dm.has_split('test'): t.test(model, dm, ckpt_path=best, verbose=False)
     if t.is_global_zero:
-        model.save_pretrained(cli.run.model)   # the best weights, now loaded
+        with atomic_dir(cli.run.model) as tmp:   # the best weights, now loaded, and the tokenizer: together
+            model.save_pretrained(tmp)
         s = cli.run.write_summary(best_checkpoint=best, model_dir=cli.run.model)
         tested = f", test_acc {s['test_acc']:.4f}, test_f1 {s['test_f1']:.4f}" if 'test_acc' in s else ''
         print(f"\nrun directory: {cli.run.path}\nval_acc {s.get('val_acc', float('nan')):.4f}{tested} "
