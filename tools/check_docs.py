@@ -1,9 +1,9 @@
 """Check the built docs site (`_docs/`, from `nbdev-docs`) in a real browser: headless Chromium driven by Playwright.
 
 Every page must load with no JavaScript error and no failed request of its own; every internal link must reach a page
-(and its `#anchor`, if it names one) and every image must load; no page may show a traceback, a cell's error or stderr output, or a docstring inherited
-from PyTorch or Lightning; the code a page shows must fit its box at 1200 px (no horizontal scrolling); every notebook
-page has its Open in Colab badge. Screenshots of the home page, one API page and one tutorial go to `--shots`.
+(and its `#anchor`, if it names one) and every image must load; no page may show a traceback, a cell's error or stderr
+output, or a docstring inherited from PyTorch or Lightning; the code a page shows must fit its box at 1200 px (no
+horizontal scrolling); every notebook page has its Open in Colab badge. Screenshots of the home page, one API page and one tutorial go to `--shots`.
 
     python tools/check_docs.py [--site _docs] [--shots _screenshots] [--browser /usr/bin/chromium]
 
