@@ -835,27 +835,15 @@ def _classify_cli_class():
                                  'checkpoint.save_top_k': 1, 'checkpoint.filename': 'best-{epoch}-{val_loss:.4f}-{val_acc:.4f}'})
     return ClassifyCLI
 
-_WRAPPERS = ('Call to compute_fn of link', 'Invalid link')
-
-def _unwrapped(e:BaseException)->BaseException:
-    "The error jsonargparse wrapped ('Call to compute_fn of link ... failed: ...'), else `e`."
-    seen = set()
-    while (isinstance(e, ValueError) and str(e).startswith(_WRAPPERS) and e.__cause__ is not None
-           and id(e) not in seen):
-        seen.add(id(e)); e = e.__cause__
-    return e
-
 def classify_main(args:list[str]|None=None):
     "`llmlit classify [--config FILE] [options]`: fit, then validate and test the best checkpoint; `llmlit classify predict ...`."
     import sys, warnings
     args = sys.argv[1:] if args is None else list(args)
     if args and args[0] == 'predict': return predict_main(args[1:])
     from lightning.pytorch.callbacks import ModelCheckpoint
-    try: cli = _classify_cli_class()(LitClassifier, ClassificationDataModule, verb='classify', args=args,
-                                     trainer_defaults=CLASSIFY_DEFAULTS, seed_everything_default=123)
-    except ValueError as e:   # raised while linking (reading the data): ours, not the wrapper
-        if (orig := _unwrapped(e)) is e: raise
-        raise orig from None
+    # errors raised while linking (reading the data) reach us as themselves: LLMLitCLI unwraps jsonargparse's wrapper
+    cli = _classify_cli_class()(LitClassifier, ClassificationDataModule, verb='classify', args=args,
+                                trainer_defaults=CLASSIFY_DEFAULTS, seed_everything_default=123)
     t, dm, model = cli.trainer, cli.datamodule, cli.model
     t.fit(model, dm, ckpt_path=cli.config.ckpt_path)
     ck = next((cb for cb in t.callbacks if isinstance(cb, ModelCheckpoint)), None)

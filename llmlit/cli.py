@@ -30,8 +30,9 @@ _WRAPPERS = ('Call to compute_fn of link', 'Invalid link ')
 
 def unwrap_error(e:BaseException)->BaseException:
     "The exception behind jsonargparse's wrapper of a failed `link_arguments` computation, else `e` itself."
-    while str(e).startswith(_WRAPPERS) and (e.__cause__ or e.__context__) is not None:
-        e = e.__cause__ or e.__context__
+    seen = set()
+    while str(e).startswith(_WRAPPERS) and (e.__cause__ or e.__context__) is not None and id(e) not in seen:
+        seen.add(id(e)); e = e.__cause__ or e.__context__
     return e
 
 def exit_code(e:BaseException)->int:

@@ -543,24 +543,13 @@ def _pretrain_cli_class():
                                  'checkpoint.filename': 'best-{step}-{val_loss:.3f}'})
     return PretrainCLI
 
-_LINK_WRAPPERS = ('Call to compute_fn of link', 'Invalid link')
-
-def _unwrapped(e:BaseException)->BaseException:
-    "The error jsonargparse wrapped while applying a link ('Call to compute_fn of link ... failed: ...'), else `e`."
-    seen = set()
-    while str(e).startswith(_LINK_WRAPPERS) and e.__cause__ is not None and id(e) not in seen:
-        seen.add(id(e)); e = e.__cause__
-    return e
-
 def pretrain_main(args:list[str]|None=None):
     "`llmlit pretrain`: fit a `LitCausalLM` on a `TextDataModule`, resuming from `--ckpt_path` if given."
     import warnings
     warnings.filterwarnings('ignore', message='.*IterableDataset. has .__len__. defined')   # we shard it ourselves, no workers
-    try: cli = _pretrain_cli_class()(LitCausalLM, TextDataModule, verb='pretrain', args=args, trainer_defaults=PRETRAIN_DEFAULTS,
-                                     seed_everything_default=1337)
-    except ValueError as e:   # a data error raised while linking vocab_size: show ours, not jsonargparse's wrapper around it
-        if (ours := _unwrapped(e)) is not e: raise ours from None
-        raise
+    # a data error raised while linking vocab_size reaches us as itself: LLMLitCLI unwraps jsonargparse's wrapper
+    cli = _pretrain_cli_class()(LitCausalLM, TextDataModule, verb='pretrain', args=args, trainer_defaults=PRETRAIN_DEFAULTS,
+                                seed_everything_default=1337)
     with warnings.catch_warnings():
         # TextDataModule resumes mid-epoch by itself (windows are a function of the restored global step)
         warnings.filterwarnings('ignore', message=".*resuming from a checkpoint that ended before the epoch ended")
