@@ -16,8 +16,8 @@ from .attention import CausalSelfAttention, KVCache
 from .core import atomic_write, read_checkpoint
 
 # %% auto #0
-__all__ = ['PRESETS', 'LLMLIT_MODEL_TYPE', 'GPTConfig', 'MLP', 'Block', 'GPT', 'load_state_dict_strict', 'hf_to_llmlit',
-           'llmlit_to_hf', 'config_from_hf', 'from_pretrained', 'save_pretrained', 'to_hf', 'save_hf']
+__all__ = ['PRESETS', 'LLMLIT_MODEL_TYPE', 'GPTConfig', 'MLP', 'Block', 'KVCaches', 'GPT', 'load_state_dict_strict',
+           'hf_to_llmlit', 'llmlit_to_hf', 'config_from_hf', 'from_pretrained', 'save_pretrained', 'to_hf', 'save_hf']
 
 # %% ../nbs/api/05_model.ipynb #62819a76
 @dataclass
@@ -97,11 +97,18 @@ class Block(nn.Module):
 
 
 # %% ../nbs/api/05_model.ipynb #42959621
+class KVCaches(list):
+    "One `KVCache` per layer, filled together: `len` positions so far, `reset()` for a new batch."
+    @property
+    def len(self)->int: return self[0].len if self else 0
+    def reset(self):
+        for c in self: c.reset()
+
 class GPT(nn.Module):
     "GPT-2: token and position embeddings, `n_layer` pre-norm blocks, final LayerNorm, LM head."
     def __init__(self, config:GPTConfig):
         super().__init__()
-        self.config = config
+        self.config, self.tokenizer = config, None   # the tokenizer: set by loaders that have one
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
         self.wpe = nn.Embedding(config.context_length, config.n_embd)
         self.drop = nn.Dropout(config.dropout)
@@ -140,19 +147,37 @@ class GPT(nn.Module):
             raise ValueError(f'Sequence of {past + T} tokens exceeds context_length={C}; '
                              'crop it (generate keeps the last context_length tokens).')
         if check and not torch.compiler.is_compiling(): self.check_ids(idx)
+        return self.lm_head(self.hidden_states(idx, attention_mask, cache, check=False))
+
+    def hidden_states(self, idx:torch.Tensor, attention_mask:torch.Tensor|None=None,
+                      cache:list[KVCache]|None=None, check:bool=True)->torch.Tensor:
+        "(B, T, n_embd): the last block's output after `ln_f`, what the LM head (or a class head) reads."
+        B, T = idx.shape
+        past = cache[0].len if cache else 0
+        if check and not torch.compiler.is_compiling(): self.check_ids(idx)
         if attention_mask is None: pos = torch.arange(past, past + T, device=idx.device)[None]
         else: pos = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -T:]   # real tokens only
         x = self.drop(self.wte(idx) + self.wpe(pos))
         for i, block in enumerate(self.h):
             x = block(x, key_mask=attention_mask, cache=cache[i] if cache else None)
-        return self.lm_head(self.ln_f(x))
+        return self.ln_f(x)
 
     def new_cache(self, batch_size:int, max_len:int|None=None, device=None, dtype=None
-                  )->list[KVCache]:
+                  )->KVCaches:
         "Empty KV caches, one per layer, for `batch_size` sequences of `max_len` (the context)."
         p, c = self.wte.weight, self.config
-        return [KVCache(batch_size, c.n_head, c.head_dim, max_len or c.context_length,
-                        device or p.device, dtype or p.dtype) for _ in self.h]
+        return KVCaches(KVCache(batch_size, c.n_head, c.head_dim, max_len or c.context_length,
+                                device or p.device, dtype or p.dtype) for _ in self.h)
+
+    # what every stage asks of a backbone, under the same names for any model (see `llmlit.backbone`)
+    vocab_size = property(lambda self: self.config.vocab_size)
+    context_length = property(lambda self: self.config.context_length)
+    hidden_size = property(lambda self: self.config.n_embd)
+    blocks = property(lambda self: self.h, doc='The transformer blocks, in order.')
+    final_norm = property(lambda self: self.ln_f, doc='The norm after the last block.')
+    def arch(self)->dict:
+        "What rebuilds this architecture without its files: the config's fields."
+        return {'kind': 'llmlit', 'config': asdict(self.config)}
 
     def num_params(self, non_embedding:bool=False)->int:
         "Parameters (a tied matrix once); `non_embedding` leaves out the position table (nanoGPT)."
@@ -272,16 +297,24 @@ GPT.from_pretrained = staticmethod(from_pretrained)
 GPT.save_pretrained = save_pretrained
 
 # %% ../nbs/api/05_model.ipynb #09ce88a2
+def _special_ids(model:GPT, tokenizer=None)->dict:
+    "bos/eos/pad ids for a transformers config: the tokenizer's own; without one, GPT-2's 50256 if it fits."
+    tok = tokenizer if tokenizer is not None else getattr(model, 'tokenizer', None)
+    if tok is not None: return {'bos_token_id': tok.bos_id, 'eos_token_id': tok.eos_id, 'pad_token_id': tok.pad_id}
+    eot = 50256 if model.config.vocab_size > 50256 else None   # GPT-2's <|endoftext|>
+    return {'bos_token_id': eot, 'eos_token_id': eot, 'pad_token_id': None}
+
 @torch.no_grad()
-def to_hf(model:GPT):
-    "A `transformers.GPT2LMHeadModel` with `model`'s weights."
+def to_hf(model:GPT, tokenizer=None):
+    "A `transformers.GPT2LMHeadModel` with `model`'s weights, and the tokenizer's bos/eos/pad ids."
     from transformers import GPT2Config, GPT2LMHeadModel
     c = model.config
+    ids = _special_ids(model, tokenizer)
     hf = GPT2LMHeadModel(GPT2Config(
         vocab_size=c.vocab_size, n_positions=c.context_length, n_embd=c.n_embd, n_layer=c.n_layer, n_head=c.n_head,
         activation_function='gelu_new', layer_norm_epsilon=c.layer_norm_epsilon, tie_word_embeddings=c.tie_weights,
-        resid_pdrop=c.dropout, embd_pdrop=c.dropout, attn_pdrop=c.dropout,
-        **({'bos_token_id': 50256, 'eos_token_id': 50256} if c.vocab_size > 50256 else {'bos_token_id': None, 'eos_token_id': None})))   # GPT-2's <|endoftext|>
+        resid_pdrop=c.dropout, embd_pdrop=c.dropout, attn_pdrop=c.dropout, **ids))
+    for k, v in ids.items(): setattr(hf.generation_config, k, v)   # what generate() stops and pads with
     sd = llmlit_to_hf(model.state_dict())
     target = hf.state_dict()
     for k in target:   # fill what our model leaves out (biases of a bias-free model) with zeros
@@ -293,8 +326,8 @@ def to_hf(model:GPT):
     return hf.eval()
 
 def save_hf(model:GPT, path:str|Path, tokenizer=None)->Path:
-    "Write a transformers GPT-2 folder (safetensors), with the tokenizer if given."
-    path = Path(path)
-    to_hf(model).save_pretrained(path, safe_serialization=True)
-    if tokenizer is not None: tokenizer.save(path)
+    "Write a transformers GPT-2 folder (safetensors), with the tokenizer (given, or the model's own)."
+    path, tok = Path(path), tokenizer if tokenizer is not None else getattr(model, 'tokenizer', None)
+    to_hf(model, tok).save_pretrained(path, safe_serialization=True)
+    if tok is not None: tok.save(path)
     return path

@@ -64,6 +64,34 @@ class Tokenizer:
         "Padding id: the tokenizer's pad token, else `eos_id` (GPT-2 has no pad token; the book pads with 50256)."
         return self.hf.pad_token_id if self.hf.pad_token_id is not None else self.eos_id
 
+    # a chat model ends its turn with one of these (ChatML, Llama 3, Gemma, Phi-3), often not its eos token
+    END_OF_TURN = ('<|im_end|>', '<|eot_id|>', '<end_of_turn>', '<|end|>', '<|endoftext|>')
+
+    @property
+    def chat_template(self)->str|None:
+        "The Jinja chat template that came with the tokenizer (None if it has none)."
+        return getattr(self.hf, 'chat_template', None)
+
+    def apply_chat_template(self, messages:list[dict], add_generation_prompt:bool=False,
+                            tokenize:bool=False, **kwargs):
+        """`messages` (`{'role': ..., 'content': ...}` dicts) as the model's chat prompt: the text
+        transformers renders from the tokenizer's template, or its ids with `tokenize=True`."""
+        if not self.chat_template:
+            raise ValueError(f'{self} has no chat template: it is not a chat model\'s tokenizer. Set one '
+                             '(tok.hf.chat_template = ...) or use the plain prompt.')
+        for i, m in enumerate(messages):
+            if not isinstance(m, dict) or not {'role', 'content'} <= set(m):
+                raise ValueError(f'messages[{i}] is {m!r}: each message is a dict with role and content.')
+        text = self.hf.apply_chat_template(list(messages), tokenize=False,
+                                           add_generation_prompt=add_generation_prompt, **kwargs)
+        return self.encode(text) if tokenize else text
+
+    def stop_ids(self, chat:bool=False)->list[int]:
+        "Ids that end generation: eos, and with `chat` every end-of-turn token in the vocabulary."
+        vocab = self.hf.get_vocab()
+        turn = [vocab[t] for t in self.END_OF_TURN if chat and t in vocab]
+        return list(dict.fromkeys(([self.eos_id] if self.eos_id is not None else []) + turn))
+
     def save(self, path:str|Path)->Path:
         "Write a folder that `Tokenizer.load` and `transformers.AutoTokenizer.from_pretrained` both read."
         path = Path(path); path.mkdir(parents=True, exist_ok=True)
@@ -177,7 +205,7 @@ class CharTokenizer(Tokenizer):
 
 # %% ../nbs/api/02_tokenizer.ipynb #320cdd91
 def get_tokenizer(
-    name:str='gpt2',   # 'gpt2', a hub name, a folder, 'bpe', 'bpe:<vocab_size>' or 'char'
+    name:str='gpt2',   # 'gpt2', a hub name, a folder, a .gguf file, 'bpe', 'bpe:<vocab_size>', 'char'
     texts=None,        # training text, for 'bpe' and 'char'
     **kwargs,          # passed to `train_bpe` or `CharTokenizer.from_texts`
 )->Tokenizer:
@@ -189,5 +217,9 @@ def get_tokenizer(
         if kind == 'char': return CharTokenizer.from_texts(texts, **kwargs)
         if arg and not arg.isdigit(): raise ValueError(f"Tokenizer {name!r}: write the vocabulary size as 'bpe:4096'.")
         return train_bpe(texts, vocab_size=int(arg) if arg else kwargs.pop('vocab_size', 4096), **kwargs)
-    if Path(name).is_dir() and (Path(name)/TOKENIZER_META).exists(): return Tokenizer.load(name)
+    if name.lower().endswith('.gguf'):   # the vocabulary, merges and chat template inside a GGUF file
+        from llmlit.backbone import backbone_tokenizer
+        return backbone_tokenizer(name)
+    p = Path(name).expanduser()
+    if p.is_dir() and ((p/TOKENIZER_META).exists() or (p/'tokenizer.json').exists()): return Tokenizer.load(p)
     return gpt2_tokenizer(name)
