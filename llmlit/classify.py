@@ -1,4 +1,4 @@
-"""Finetuning a GPT as a text classifier: `ClassificationDataModule`, `SpamDataModule`, `LitClassifier` and `llmlit classify`.
+"""Finetuning any backbone as a text classifier: `ClassificationDataModule`, `SpamDataModule`, `LitClassifier` and `llmlit classify`.
 
 Docs: https://llmlit.github.io/llmlit/api/classify.html.md"""
 
@@ -19,9 +19,10 @@ import torch.nn.functional as F
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader
 from .core import atomic_dir, atomic_write, cache_dir, sha256_file, sha256_text
-from .model import GPT, GPTConfig, load_state_dict_strict
+from .model import PRESETS, GPT, GPTConfig, load_state_dict_strict
 from .tokenizer import TOKENIZER_META, Tokenizer, get_tokenizer
-from .pretrain import cosine_schedule, decay_groups
+from .backbone import backbone_from_arch, backbone_tokenizer, load_backbone, load_weights, save_weights
+from .training import adamw_with_schedule, check_optimizer_args, load_backbone_state, pad_collate, same_tokenizer, save_backbone_state
 
 # %% auto #0
 __all__ = ['POOLINGS', 'TRAINABLE', 'CLASSIFIER_MODEL_TYPE', 'CLASSIFY_DEFAULTS', 'read_rows', 'Examples', 'sorted_labels',
@@ -322,15 +323,8 @@ def _pad_id(tok:Tokenizer)->int:
 # %% ../nbs/api/10_classify.ipynb #0c9a789b
 def collate(items:list[tuple[list[int],int]], pad_id:int, padding_side:str='right')->dict:
     """Pad (ids, label) pairs to the longest: `input_ids`, `attention_mask` (1 = real token),
-    `labels`."""
-    T = max(len(ids) for ids, _ in items)
-    x = torch.full((len(items), T), pad_id, dtype=torch.long)
-    m = torch.zeros((len(items), T), dtype=torch.long)
-    for i, (ids, _) in enumerate(items):
-        sl = slice(0, len(ids)) if padding_side == 'right' else slice(T - len(ids), T)
-        x[i, sl] = torch.tensor(ids, dtype=torch.long); m[i, sl] = 1
-    labels = torch.tensor([l for _, l in items], dtype=torch.long)
-    return {'input_ids': x, 'attention_mask': m, 'labels': labels}
+    `labels` (`llmlit.training.pad_collate`)."""
+    return pad_collate([{'input_ids': ids, 'labels': y} for ids, y in items], pad_id, padding_side)
 
 # %% ../nbs/api/10_classify.ipynb #1b9aa7d3
 def _log(msg:str):
@@ -527,33 +521,36 @@ def pool(x:torch.Tensor, attention_mask:torch.Tensor|None, how:str='last_non_pad
     return x[torch.arange(x.shape[0], device=x.device), last]
 
 # %% ../nbs/api/10_classify.ipynb #a0a37552
-def _freeze_all(model:GPT):
-    for p in model.parameters(): p.requires_grad_(False)
+def _freeze_all(backbone):
+    for p in backbone.parameters(): p.requires_grad_(False)
 
-def _train_head(model:GPT, last_k:int=1):
-    _freeze_all(model); model.lm_head.requires_grad_(True)
+def _train_head(backbone, head, last_k:int=1):
+    _freeze_all(backbone); head.requires_grad_(True)
 
-def _train_last_k(model:GPT, last_k:int=1):
-    if not 0 <= last_k <= len(model.h):
-        raise ValueError(f'last_k must be between 0 and n_layer={len(model.h)}, got {last_k}.')
-    _freeze_all(model)
-    for m in [*model.h[len(model.h) - last_k:], model.ln_f, model.lm_head]: m.requires_grad_(True)
+def _train_last_k(backbone, head, last_k:int=1):
+    blocks = backbone.blocks
+    if not 0 <= last_k <= len(blocks):
+        raise ValueError(f'last_k must be between 0 and the {len(blocks)} blocks of the backbone, '
+                         f'got {last_k}.')
+    _freeze_all(backbone)
+    for m in [*blocks[len(blocks) - last_k:], backbone.final_norm, head]:
+        if m is not None: m.requires_grad_(True)
 
-def _train_all(model:GPT, last_k:int=1):
-    for p in model.parameters(): p.requires_grad_(True)
+def _train_all(backbone, head, last_k:int=1):
+    for p in [*backbone.parameters(), *head.parameters()]: p.requires_grad_(True)
 
 TRAINABLE:dict[str,Callable] = {'head': _train_head, 'last_k': _train_last_k, 'all': _train_all}
 
-def set_trainable(model:GPT, mode:str='last_k', last_k:int=1)->int:
-    """Make only the parts `mode` names trainable (see `TRAINABLE`); returns the number of trainable
-    parameters."""
+def set_trainable(backbone, head, mode:str='last_k', last_k:int=1)->int:
+    """Make only the parts `mode` names trainable (see `TRAINABLE`), on the backbone's `blocks` and
+    `final_norm` whatever its architecture; returns the number of trainable parameters."""
     if mode not in TRAINABLE:
         raise ValueError(f'trainable must be one of {", ".join(TRAINABLE)}, got {mode!r}.')
-    TRAINABLE[mode](model, last_k=last_k)
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    TRAINABLE[mode](backbone, head, last_k=last_k)
+    return sum(p.numel() for m in (backbone, head) for p in m.parameters() if p.requires_grad)
 
 # %% ../nbs/api/10_classify.ipynb #984dbcb3
-CLASSIFIER_MODEL_TYPE = 'llmlit-gpt-classifier'
+CLASSIFIER_MODEL_TYPE = 'llmlit-classifier'   # 'llmlit-gpt-classifier': the format before any backbone
 
 def _read_config(f:Path)->dict:
     try: return json.loads(f.read_text(encoding='utf-8'))
@@ -574,6 +571,9 @@ def _check_classifier_dir(path):
         why = 'a file, not a folder' if p.is_file() else 'no config.json in it'
         raise ValueError(f'{path} holds no llmlit classifier: {why}.')
     kind = _read_config(p/'config.json').get('model_type')
+    if kind == 'llmlit-gpt-classifier':
+        raise ValueError(f'{path} is a classifier in the format of llmlit 0.1 (a GPT whose LM head was replaced); this '
+                         'llmlit reads the backbone-and-head format: train it again with llmlit classify.')
     if kind != CLASSIFIER_MODEL_TYPE:
         raise ValueError(f'{path} holds no llmlit classifier (config.json model_type {kind!r}, not '
                          f'{CLASSIFIER_MODEL_TYPE!r}): a language model? Make a classifier of it '
@@ -591,17 +591,19 @@ def _check_text(t, name:str):
     if not t.strip(): raise ValueError(f'{name} is empty: nothing to classify.')
 
 def _backbone_tokenizer(backbone:Optional[str])->str:
-    "The tokenizer that goes with `backbone`: its folder if it holds one, else its hub name, else 'gpt2'."
-    if not backbone: return 'gpt2'
+    """The tokenizer spec that goes with `backbone`: the backbone itself when it has a tokenizer (a folder
+    holding one, a .gguf file, a hub id), else 'gpt2'."""
+    if not backbone or backbone in PRESETS: return 'gpt2'
     p = Path(backbone).expanduser()
+    if p.suffix.lower() == '.gguf': return str(backbone)
     if p.is_dir(): return str(p) if (p/TOKENIZER_META).exists() or (p/'tokenizer.json').exists() else 'gpt2'
     return backbone
 
 # %% ../nbs/api/10_classify.ipynb #d0a7d877
 class LitClassifier(pl.LightningModule):
-    "A GPT with a class head: finetune it on labelled text, then `predict` new text."
+    "Any backbone with a class head: finetune it on labelled text, then `predict` new text."
     def __init__(self,
-        backbone:Optional[str]=None,        # model or classifier folder, hub name ('gpt2'), or None
+        backbone:Optional[str]=None,        # a backbone (folder, hub id, .gguf), a classifier; None
         num_classes:int=2,                  # linked from the data by the CLI
         labels:Optional[list[str]]=None,    # class names (the data's label_names); saved with it
         pooling:str='last_non_pad',         # 'last' (the book), 'last_non_pad' or 'mean'
@@ -615,39 +617,45 @@ class LitClassifier(pl.LightningModule):
         weight_decay:float=0.1,
         warmup_steps:int=0,
         schedule:str='constant',            # 'constant' (the book) or 'cosine' to lr / 10
+        trust_remote_code:bool=False,       # let a hub backbone run its own code (never by default)
+        arch:Optional[dict]=None,           # set by checkpoints (the backbone's architecture)
     ):
         super().__init__()
         self.save_hyperparameters()
         if num_classes < 2: raise ValueError(f'num_classes must be >= 2, got {num_classes}.')
         if labels is not None and len(labels) != num_classes:
             raise ValueError(f'{len(labels)} labels {list(labels)} for num_classes={num_classes}.')
-        drop_ok = dropout is None or 0 <= dropout < 1
-        for name, v, ok, want in (('lr', lr, lr > 0 and math.isfinite(lr), '> 0 and finite'),
-                                  ('weight_decay', weight_decay, weight_decay >= 0, '>= 0'),
-                                  ('warmup_steps', warmup_steps, warmup_steps >= 0, '>= 0'),
-                                  ('dropout', dropout, drop_ok, 'in [0, 1)')):
-            if not ok: raise ValueError(f'model.{name} must be {want}, got {v!r}.')
+        check_optimizer_args(lr, warmup_steps=warmup_steps, weight_decay=weight_decay)
+        if not (dropout is None or 0 <= dropout < 1):
+            raise ValueError(f'model.dropout must be in [0, 1), got {dropout!r}.')
         if pooling not in POOLINGS:
             raise ValueError(f'pooling must be one of {", ".join(POOLINGS)}, got {pooling!r}.')
         if schedule not in ('constant', 'cosine'):
             raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}.")
         over = {'dropout': dropout} if dropout is not None else {}
         self.parent_model, self._tokenizer = backbone, None
-        if backbone and _is_classifier_dir(backbone):
-            self.model = self._load_classifier(backbone, num_classes, over)
+        saved = backbone and _is_classifier_dir(backbone)
+        if arch is not None: self.model = backbone_from_arch(arch, dropout=dropout)   # a checkpoint
+        elif saved:
+            raw = _read_config(Path(backbone).expanduser()/'config.json')
+            if raw['num_classes'] != num_classes:
+                raise ValueError(f'{backbone} is a {raw["num_classes"]}-class classifier, but '
+                                 f'num_classes={num_classes}.')
+            self.model = backbone_from_arch(raw['backbone'], dropout=dropout)
+            tok_dir = Path(backbone).expanduser()
+            has = (tok_dir/'tokenizer.json').exists()
+            self.model.tokenizer = Tokenizer.load(tok_dir) if has else None
+        elif backbone:
+            self.model = load_backbone(backbone, trust_remote_code=trust_remote_code, **over)
         else:
-            if backbone: self.model = GPT.from_pretrained(backbone, **over)
-            else:
-                arch = (('vocab_size', vocab_size), ('context_length', context_length))
-                arch = {k: v for k, v in arch if v is not None}
-                self.model = GPT(GPTConfig.from_preset(preset, **arch, **over))
-            # the class head replaces the LM head
-            self.model.lm_head = nn.Linear(self.model.config.n_embd, num_classes)
-            self.model.config = replace(self.model.config, tie_weights=False)
-        # from_pretrained returns eval mode; Lightning keeps a module's mode, and dropout must act
+            shape = {k: v for k, v in (('vocab_size', vocab_size),
+                                       ('context_length', context_length)) if v is not None}
+            self.model = GPT(GPTConfig.from_preset(preset, **shape, **over))
+        self.head = nn.Linear(self.model.hidden_size, num_classes)
+        if saved: load_weights(self, Path(backbone).expanduser()/'model.safetensors')
+        # loaders return eval mode; Lightning keeps a module's mode, and dropout must act
         self.model.train()
-        self.config = self.model.config
-        self.n_trainable = set_trainable(self.model, trainable, last_k)
+        self.n_trainable = set_trainable(self.model, self.head, trainable, last_k)
         from torchmetrics import MeanMetric, MetricCollection
         from torchmetrics.classification import (MulticlassAccuracy, MulticlassConfusionMatrix,
                                                  MulticlassF1Score)
@@ -657,18 +665,6 @@ class LitClassifier(pl.LightningModule):
         self.val_loss, self.test_loss = MeanMetric(), MeanMetric()
         self.confusion = MulticlassConfusionMatrix(num_classes)
         self.test_confusion = None
-
-    @staticmethod
-    def _load_classifier(path, num_classes, over)->GPT:
-        from llmlit.model import _read_weights
-        raw = json.loads((Path(path)/'config.json').read_text())
-        if raw['num_classes'] != num_classes:
-            raise ValueError(f'{path} is a {raw["num_classes"]}-class classifier, but '
-                             f'num_classes={num_classes}.')
-        known = {f.name for f in fields(GPTConfig)}
-        model = GPT(GPTConfig(**{**{k: v for k, v in raw.items() if k in known}, **over}))
-        model.lm_head = nn.Linear(model.config.n_embd, num_classes)
-        return load_state_dict_strict(model, _read_weights(Path(path)), source=str(path))
 
     @classmethod
     def from_pretrained(cls, path:str|Path, **kwargs)->LitClassifier:
@@ -681,19 +677,20 @@ class LitClassifier(pl.LightningModule):
         return cls(backbone=str(path), **kw).eval()
 
     def save_pretrained(self, path:str|Path)->Path:
-        """Weights (safetensors), `config.json` (the GPT's fields, labels, pooling) and the
-        tokenizer, written atomically."""
-        from safetensors.torch import save
-        path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        sd = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
-        with atomic_write(path/'model.safetensors', 'wb') as f:
-            f.write(save(sd, metadata={'format': 'pt'}))
-        cfg = {'model_type': CLASSIFIER_MODEL_TYPE, **asdict(self.config),
-               'num_classes': self.hparams.num_classes, 'label_names': self.label_names,
-               'pooling': self.hparams.pooling}
-        with atomic_write(path/'config.json') as f: json.dump(cfg, f, indent=2)
-        if self.tokenizer is not None: self.tokenizer.save(path)
+        """Weights (one safetensors file, adapters merged), `config.json` (the backbone's
+        architecture, labels, pooling) and the tokenizer, written atomically."""
+        path = Path(path)
+        with atomic_dir(path) as tmp:
+            save_weights(self, tmp/'model.safetensors')
+            cfg = {'model_type': CLASSIFIER_MODEL_TYPE, 'num_classes': self.hparams.num_classes,
+                   'label_names': self.label_names, 'pooling': self.hparams.pooling,
+                   'backbone': self.model.arch(), 'parent_model': self.parent_model}
+            with atomic_write(tmp/'config.json') as f: json.dump(cfg, f, indent=2)
+            if self.tokenizer is not None: self.tokenizer.save(tmp)
         return path
+
+    def on_save_checkpoint(self, ckpt): save_backbone_state(self, ckpt)
+    def on_load_checkpoint(self, ckpt): load_backbone_state(self, ckpt)
 
     @property
     def label_names(self)->list[str]:
@@ -701,42 +698,39 @@ class LitClassifier(pl.LightningModule):
 
     @property
     def tokenizer(self)->Optional[Tokenizer]:
-        "The data's tokenizer once training has set up, else the backbone's."
-        if self._tokenizer is None:
-            try: self._tokenizer = get_tokenizer(_backbone_tokenizer(self.hparams.backbone))
-            except Exception: return None
-        return self._tokenizer
+        "The data's tokenizer once training has set up, else the backbone's own."
+        if self._tokenizer is not None: return self._tokenizer
+        return getattr(self.model, 'tokenizer', None)
+    @tokenizer.setter
+    def tokenizer(self, tok): self._tokenizer = tok
 
     def setup(self, stage:str):
         dm = getattr(self.trainer, 'datamodule', None)
         tok = getattr(dm, 'tokenizer', None)
         if tok is None: return
-        if tok.vocab_size > self.config.vocab_size:
+        if tok.vocab_size > self.model.vocab_size:
             raise ValueError(
                 f'The tokenizer ({dm.hparams.tokenizer}, {tok.vocab_size:,} tokens) does not fit '
                 f'the checkpoint {self.hparams.backbone or "(fresh GPT)"} '
-                f'({self.config.vocab_size:,} embeddings): its vocabulary differs. Use the '
-                'backbone\'s own tokenizer (data.tokenizer = the backbone folder).')
-        own = _backbone_tokenizer(self.hparams.backbone) if self.hparams.backbone else None
-        tok_dir = Path(str(dm.hparams.tokenizer)).resolve()
-        if own and Path(own).is_dir() and tok_dir != Path(own).resolve():
-            from llmlit.pretrain import tokenizer_fingerprint
-            theirs = get_tokenizer(own)
-            if tokenizer_fingerprint(theirs) != tokenizer_fingerprint(tok):
-                raise ValueError(f'The checkpoint {self.hparams.backbone} was trained with a '
-                                 f'different tokenizer ({theirs}) than the data uses ({tok}): its '
-                                 f'vocabulary differs. Set data.tokenizer={own}.')
+                f'({self.model.vocab_size:,} embeddings): its vocabulary differs. Use the '
+                'backbone\'s own tokenizer (data.tokenizer = the backbone).')
+        own = getattr(self.model, 'tokenizer', None)
+        sample = ' '.join(dm.examples['train'].texts[:50])
+        if own is not None and not same_tokenizer(own, tok, sample):
+            raise ValueError(f'The checkpoint {self.hparams.backbone} was trained with a '
+                             f'different tokenizer ({own}) than the data uses ({tok}): its '
+                             f'vocabulary differs. Set data.tokenizer={self.hparams.backbone}.')
         self._tokenizer = tok
         if getattr(dm, 'label_names', None) and len(dm.label_names) != self.hparams.num_classes:
             raise ValueError(f'The data has {len(dm.label_names)} classes {dm.label_names}, the '
                              f'model num_classes={self.hparams.num_classes}.')
-        if dm.max_length is None or dm.max_length > self.config.context_length:
-            dm.max_length = self.config.context_length
+        if dm.max_length is None or dm.max_length > self.model.context_length:
+            dm.max_length = self.model.context_length
 
     def forward(self, input_ids, attention_mask=None)->torch.Tensor:
         "(B, num_classes) logits."
-        logits = self.model(input_ids, attention_mask=attention_mask, check=False)
-        return pool(logits, attention_mask, self.hparams.pooling)
+        h = self.model.hidden_states(input_ids, attention_mask=attention_mask, check=False)
+        return self.head(pool(h, attention_mask, self.hparams.pooling))
 
     def _step(self, batch, metrics, loss_metric=None):
         logits = self(batch['input_ids'], batch['attention_mask'])
@@ -777,13 +771,10 @@ class LitClassifier(pl.LightningModule):
 
     def configure_optimizers(self):
         h = self.hparams
-        groups = decay_groups(self, h.weight_decay)
-        opt = torch.optim.AdamW(groups, lr=h.lr, fused=self.device.type == 'cuda')
         total = int(self.trainer.estimated_stepping_batches)
-        end = h.lr / 10 if h.schedule == 'cosine' else h.lr
-        lr_at = lambda s: cosine_schedule(s, h.warmup_steps, total, h.lr, end) / h.lr
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-        return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': 'step'}}
+        end = h.lr / 10 if h.schedule == 'cosine' else None
+        return adamw_with_schedule(self, h.lr, total, h.warmup_steps, end, h.weight_decay,
+                                   (0.9, 0.999))
 
     def run_summary(self)->dict:
         "What the run directory's summary.json records about the model."
@@ -804,7 +795,7 @@ class LitClassifier(pl.LightningModule):
             raise ValueError('No tokenizer: load the classifier with '
                              'LitClassifier.from_pretrained(folder).')
         pad = _pad_id(tok)
-        T, was_training = self.config.context_length, self.training
+        T, was_training = self.model.context_length, self.training
         self.eval()
         try:
             probs = []
@@ -852,9 +843,7 @@ def classify_main(args:list[str]|None=None):
         warnings.filterwarnings('ignore', message='.*does not have many workers')
         t.validate(model, dm, ckpt_path=best, verbose=False)
         if dm.has_split('test'): t.test(model, dm, ckpt_path=best, verbose=False)
-    if t.is_global_zero:
-        with atomic_dir(cli.run.model) as tmp:   # the best weights, now loaded, and the tokenizer: together
-            model.save_pretrained(tmp)
+    if t.is_global_zero:   # model/ holds the best weights already (RunDirCallback, at the end of fit)
         s = cli.run.write_summary(best_checkpoint=best, model_dir=cli.run.model)
         tested = f", test_acc {s['test_acc']:.4f}, test_f1 {s['test_f1']:.4f}" if 'test_acc' in s else ''
         print(f"\nrun directory: {cli.run.path}\nval_acc {s.get('val_acc', float('nan')):.4f}{tested} "

@@ -19,7 +19,7 @@ VERBS:dict[str,tuple[str,str]] = {
     'data': ('llmlit.cli:data_main', 'list the named datasets, fetch one, or show the embedded corpus'),
     'tokenizer': ('llmlit.cli:tokenizer_main', 'train a tokenizer (bpe:N, char) or load one (gpt2), save it, encode text'),
     'pretrain': ('llmlit.pretrain:pretrain_main', 'pretrain a GPT on your text (--config FILE.yaml, dotted overrides, --help)'),
-    'generate': ('llmlit.cli:generate_main', 'continue a prompt with a trained model: llmlit generate --model DIR "prompt"'),
+    'generate': ('llmlit.cli:generate_main', 'continue a prompt, or answer it with --chat: llmlit generate --model SPEC "prompt"'),
     'classify': ('llmlit.classify:classify_main', 'finetune a GPT as a text classifier (--config FILE.yaml); classify predict --model DIR "text"'),
 }
 
@@ -154,11 +154,14 @@ def tokenizer_main(args:list[str])->int:
 
 # %% ../nbs/api/99_cli.ipynb #3b8e8b29
 def generate_main(args:list[str])->int:
-    "`llmlit generate --model DIR [options] PROMPT`"
-    p = VerbParser(prog='llmlit generate', description='Continue a prompt with a trained model.')
-    p.add_argument('prompt', nargs='?', default='', help='text to continue (default: start from end-of-text)')
-    p.add_argument('--model', required=True, help="a model folder (e.g. runs/pretrain/<ts>/model) or a hub name ('gpt2')")
-    p.add_argument('--tokenizer', default=None, help='tokenizer name or folder (default: the one in the model folder, else gpt2)')
+    "`llmlit generate --model SPEC [--chat] [options] PROMPT`"
+    p = VerbParser(prog='llmlit generate', description='Continue a prompt, or answer it (--chat), with any backbone.')
+    p.add_argument('prompt', nargs='?', default='', help='text to continue, or with --chat the user\'s message (default: start from end-of-text)')
+    p.add_argument('--model', required=True, help='a backbone: a model folder (runs/pretrain/<ts>/model), a transformers folder or hub id, a .gguf file')
+    p.add_argument('--tokenizer', default=None, help='tokenizer name or folder (default: the model\'s own, else gpt2)')
+    p.add_argument('--chat', action='store_true', help="apply the tokenizer's chat template and stop at the end of the answer")
+    p.add_argument('--system', default=None, help='with --chat: a system message first')
+    p.add_argument('--trust_remote_code', action='store_true', help='let a hub model run its own code (read it first)')
     p.add_argument('--max_new_tokens', type=int, default=100)
     p.add_argument('--temperature', type=float, default=0.8, help='0: greedy')
     p.add_argument('--top_k', type=int, default=200)
@@ -170,27 +173,34 @@ def generate_main(args:list[str])->int:
     if a.top_k < 0: p.error(f'--top_k must be >= 0 (0: off), got {a.top_k}')
     if a.top_p is not None and not 0 < a.top_p <= 1: p.error(f'--top_p must be in (0, 1], got {a.top_p}')
     prompt = _utf8(a.prompt, 'the prompt')
-    from pathlib import Path
+    if a.system is not None and not a.chat: p.error('--system needs --chat')
+    if a.chat and not prompt: p.error('--chat needs a message to answer')
     import torch
+    from llmlit.backbone import load_backbone
     from llmlit.generate import stream_text
-    from llmlit.model import GPT
-    from llmlit.tokenizer import TOKENIZER_META, Tokenizer, get_tokenizer
-    model = GPT.from_pretrained(a.model)
-    own = Path(a.model, 'tokenizer.json').exists() or Path(a.model, TOKENIZER_META).exists()
+    from llmlit.tokenizer import get_tokenizer
+    model = load_backbone(a.model, trust_remote_code=a.trust_remote_code)
+    own = model.tokenizer
     if a.tokenizer: tok = get_tokenizer(a.tokenizer)
-    elif own: tok = Tokenizer.load(a.model)
+    elif own is not None: tok = own
     else: tok = get_tokenizer('gpt2')
-    if tok.vocab_size > model.config.vocab_size:
+    if tok.vocab_size > model.vocab_size:
         raise ValueError(f'The tokenizer {a.tokenizer or a.model} has {tok.vocab_size:,} tokens but the model '
-                         f'{a.model} embeds only {model.config.vocab_size:,}.')
-    if a.tokenizer and own:
-        from llmlit.pretrain import tokenizer_fingerprint
-        theirs = Tokenizer.load(a.model)
+                         f'{a.model} embeds only {model.vocab_size:,}.')
+    if a.tokenizer and own is not None:
+        from llmlit.training import tokenizer_fingerprint
+        theirs = own
         if tokenizer_fingerprint(theirs) != tokenizer_fingerprint(tok):
             raise ValueError(f'--tokenizer {a.tokenizer} ({tok}) is not the tokenizer the model {a.model} was '
                              f'trained with ({theirs}, saved in the model folder): the same ids stand for other '
                              "tokens. Leave out --tokenizer to use the model's own.")
     if torch.cuda.is_available(): model = model.cuda()
+    if a.chat:   # the answer alone, as a chat shows it
+        for piece in stream_text(model, tok, prompt, a.max_new_tokens, a.temperature, a.top_k, a.top_p, seed=a.seed,
+                                 chat=True, system=a.system):
+            print(piece, end='', flush=True)
+        print()
+        return 0
     if not prompt and tok.eos_id is None: prompt = '\n'
     print(prompt, end='', flush=True)
     for piece in stream_text(model, tok, prompt or tok.decode([tok.eos_id]), a.max_new_tokens, a.temperature, a.top_k, a.top_p,

@@ -66,7 +66,8 @@ def _as_batch(prompts, pad_id:int, device)->tuple[torch.Tensor, torch.Tensor, bo
 # %% ../nbs/api/07_generate.ipynb #1f2417e9
 @torch.inference_mode()
 def generate_steps(
-    model, ids:torch.Tensor, mask:torch.Tensor,   # a backbone; left-padded (B, T) prompts, their 0/1 mask
+    model,                                        # a backbone (llmlit.backbone)
+    ids:torch.Tensor, mask:torch.Tensor,          # left-padded (B, T) prompts, their 0/1 mask
     max_new_tokens:int, temperature:float=0.0, top_k:int|None=None, top_p:float|None=None,
     use_cache:bool=True, generator:torch.Generator|None=None,
 )->Iterator[torch.Tensor]:

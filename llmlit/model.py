@@ -151,7 +151,7 @@ class GPT(nn.Module):
 
     def hidden_states(self, idx:torch.Tensor, attention_mask:torch.Tensor|None=None,
                       cache:list[KVCache]|None=None, check:bool=True)->torch.Tensor:
-        "(B, T, n_embd): the last block's output after `ln_f`, what the LM head (or a class head) reads."
+        "(B, T, n_embd): the last block's output after `ln_f`, what the LM head reads."
         B, T = idx.shape
         past = cache[0].len if cache else 0
         if check and not torch.compiler.is_compiling(): self.check_ids(idx)
@@ -169,7 +169,7 @@ class GPT(nn.Module):
         return KVCaches(KVCache(batch_size, c.n_head, c.head_dim, max_len or c.context_length,
                                 device or p.device, dtype or p.dtype) for _ in self.h)
 
-    # what every stage asks of a backbone, under the same names for any model (see `llmlit.backbone`)
+    # what every stage asks of a backbone, by the same names for any model (`llmlit.backbone`)
     vocab_size = property(lambda self: self.config.vocab_size)
     context_length = property(lambda self: self.config.context_length)
     hidden_size = property(lambda self: self.config.n_embd)

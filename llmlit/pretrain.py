@@ -1,4 +1,4 @@
-"""Pretraining a GPT on your own text: `TextDataModule` (tokenize once, memory-mapped), `LitCausalLM`, and `llmlit pretrain`.
+"""Pretraining a causal LM on your own text, from scratch or from any backbone: `TextDataModule` (tokenize once, memory-mapped), `LitCausalLM`, and `llmlit pretrain`.
 
 Docs: https://llmlit.github.io/llmlit/api/pretrain.html.md"""
 
@@ -18,17 +18,15 @@ from .core import atomic_write, cache_dir, sha256_file, sha256_text
 from .data import SOURCES, Corpus, join_corpora, load_corpus
 from .model import GPT, GPTConfig
 from .tokenizer import TOKENIZER_META, Tokenizer, get_tokenizer
+from .backbone import backbone_from_arch, backbone_tokenizer, load_backbone
+from .training import (adamw_with_schedule, check_optimizer_args, cosine_schedule, decay_groups,
+                             load_backbone_state, same_tokenizer, save_backbone_state, tokenizer_fingerprint)
 
 # %% auto #0
-__all__ = ['SAMPLINGS', 'PRETRAIN_DEFAULTS', 'tokenizer_fingerprint', 'tokenize_corpus', 'WindowStream', 'ValWindows',
-           'TextDataModule', 'decay_groups', 'cosine_schedule', 'check_optimizer_args', 'same_tokenizer',
+__all__ = ['SAMPLINGS', 'PRETRAIN_DEFAULTS', 'tokenize_corpus', 'WindowStream', 'ValWindows', 'TextDataModule',
            'check_init_tokenizer', 'LitCausalLM', 'SampleCallback', 'pretrain_main']
 
 # %% ../nbs/api/09_pretrain.ipynb #f857b0dd
-def tokenizer_fingerprint(tok:Tokenizer)->str:
-    "SHA-256 of the tokenizer's full definition (vocabulary, merges, normalisation, special tokens)."
-    return sha256_text(tok.backend.to_str())
-
 def _write_tokens(corpus:Corpus, tok:Tokenizer, path:Path, meta_path:Path, batch_docs:int):
     "Encode `corpus` into `path`, hashing the bytes as they are written; then the metadata (last; both atomic)."
     dtype = np.dtype(np.uint16 if tok.vocab_size <= 2**16 else np.uint32)
@@ -207,7 +205,8 @@ class TextDataModule(pl.LightningDataModule):
     "Token windows from any text source for causal-LM pretraining."
     def __init__(self,
         source:str|list[str]='python-docs',  # see `llmlit.data.load_corpus`: python-docs, a dataset name, files, a glob, hf:<id>; a list joins several
-        tokenizer:str='bpe:4096',     # 'bpe:<size>' or 'char' (trained on the corpus), 'gpt2', a hub name or folder
+        tokenizer:Optional[str]=None, # 'bpe:<size>'/'char' (trained on the text), a hub name, folder or .gguf; default bpe:4096
+                                      # (the CLI's default: the backbone's own, with model.init_from)
         context_length:int=256,       # tokens per training window
         batch_size:int=16,            # windows per batch (per process)
         sampling:str='random',        # 'random' offsets (nanoGPT) or 'sequential' windows every `stride` (the book)
@@ -235,7 +234,7 @@ class TextDataModule(pl.LightningDataModule):
         h = self.hparams
         corpus = join_corpora([self._corpus(s) for s in (h.source if isinstance(h.source, (list, tuple)) else [h.source])])
         _check_text(corpus)
-        tok = _tokenizer_for(h.tokenizer, corpus, self._cache)
+        tok = _tokenizer_for(h.tokenizer or 'bpe:4096', corpus, self._cache)
         return corpus, tok, tokenize_corpus(corpus, tok, self._cache/'tokens')
 
     def prepare_data(self): self._load()
@@ -279,69 +278,16 @@ class TextDataModule(pl.LightningDataModule):
         return DataLoader(ValWindows(self.val_tokens, self.hparams.context_length, rank, world), batch_size=self.hparams.batch_size,
                           generator=torch.Generator().manual_seed(self.hparams.seed))
 
-# %% ../nbs/api/09_pretrain.ipynb #66179021
-def decay_groups(module:torch.nn.Module, weight_decay:float)->list[dict]:
-    """AdamW parameter groups of the trainable parameters: weight decay on matrices (2-D and up),
-    none on biases and norms."""
-    params = [p for p in module.parameters() if p.requires_grad]
-    return [{'params': [p for p in params if p.dim() >= 2], 'weight_decay': weight_decay},
-            {'params': [p for p in params if p.dim() < 2], 'weight_decay': 0.0}]
-
-# %% ../nbs/api/09_pretrain.ipynb #b79ac041
-def cosine_schedule(step:int, warmup_steps:int, decay_steps:int, lr:float, min_lr:float)->float:
-    """Learning rate at `step`: linear warmup, cosine decay to `min_lr` at `decay_steps`, then flat
-    (nanoGPT's `get_lr`)."""
-    if step < warmup_steps: return lr * (step + 1) / (warmup_steps + 1)
-    if step >= decay_steps: return min_lr
-    ratio = (step - warmup_steps) / max(1, decay_steps - warmup_steps)
-    return min_lr + 0.5 * (1 + math.cos(math.pi * ratio)) * (lr - min_lr)
-
-# %% ../nbs/api/09_pretrain.ipynb #e3e526fe
-def check_optimizer_args(lr:float, min_lr:float|None=None, warmup_steps:int=0,
-                         decay_steps:int|None=None, weight_decay:float=0.0, beta1:float=0.9,
-                         beta2:float=0.95, prefix:str='model.'):
-    "Raise a `ValueError` naming the first optimiser or schedule setting that cannot work."
-    def need(ok:bool, name:str, want:str, v):
-        if not ok: raise ValueError(f'{prefix}{name} must be {want}, got {v!r}.')
-    need(lr > 0, 'lr', '> 0', lr)
-    need(math.isfinite(lr), 'lr', 'finite', lr)
-    if min_lr is not None:
-        need(min_lr >= 0, 'min_lr', '>= 0 (or unset: lr / 10)', min_lr)
-        need(min_lr <= lr, 'min_lr', f'<= {prefix}lr={lr!r} (the cosine decays to it)', min_lr)
-    need(warmup_steps >= 0, 'warmup_steps', '>= 0', warmup_steps)
-    if decay_steps is not None:
-        need(decay_steps >= 1, 'decay_steps', '>= 1 (or unset: trainer.max_steps)', decay_steps)
-    need(weight_decay >= 0, 'weight_decay', '>= 0', weight_decay)
-    for name, b in (('beta1', beta1), ('beta2', beta2)): need(0 <= b < 1, name, 'in [0, 1)', b)
-
 # %% ../nbs/api/09_pretrain.ipynb #482b6b38
-def same_tokenizer(a:Tokenizer, b:Tokenizer, sample:str='')->bool:
-    """Do `a` and `b` give the same ids? The same definition (`tokenizer_fingerprint`), or, saved
-    differently, the same vocabulary and the same ids for the text `sample`."""
-    if tokenizer_fingerprint(a) == tokenizer_fingerprint(b): return True
-    if not sample or a.hf.get_vocab() != b.hf.get_vocab(): return False
-    return a.encode(sample) == b.encode(sample)
-
-def check_init_tokenizer(init_from:str, tok:Tokenizer, spec:str, sample:str=''):
-    """Refuse to train the model `init_from` on the ids of `tok` (the data's tokenizer, `spec`) when
-    its own, saved in its folder or named by its hub name, is another."""
-    p, q = Path(str(init_from)).expanduser(), Path(str(spec)).expanduser()
-    if str(spec) == str(init_from) or (p.is_dir() and q.is_dir() and p.resolve() == q.resolve()):
-        return
-    if p.is_dir():
-        if not ((p/TOKENIZER_META).exists() or (p/'tokenizer.json').exists()): return  # none saved
-        try: own = Tokenizer.load(p)
-        except Exception as e:
-            raise ValueError(f'model.init_from={init_from}: unreadable tokenizer: {e}') from e
-    else:
-        try: own = get_tokenizer(str(init_from))
-        except Exception: return     # a hub tokenizer not at hand: the size check only
-    if same_tokenizer(own, tok, sample): return
+def check_init_tokenizer(init_from:str, own:Tokenizer|None, tok:Tokenizer, spec:str, sample:str=''):
+    """Refuse to train the model `init_from`, whose own tokenizer is `own` (None: it came without
+    one), on the ids of `tok` (the data's tokenizer, `spec`) when the two differ."""
+    if own is None or same_tokenizer(own, tok, sample): return
     raise ValueError(
         f'model.init_from={init_from} was trained with another tokenizer than the data uses: its '
         f'own is {own} (fingerprint {tokenizer_fingerprint(own)[:12]}), data.tokenizer={spec} is '
         f'{tok} (fingerprint {tokenizer_fingerprint(tok)[:12]}): the same ids mean other tokens. '
-        f'Set data.tokenizer={init_from} to train on the model\'s own tokenizer.')
+        f'Leave data.tokenizer unset (or set it to {init_from}) to train on the model\'s own.')
 
 # %% ../nbs/api/09_pretrain.ipynb #cfa023b5
 _ARCH = ('vocab_size', 'context_length', 'n_layer', 'n_head', 'n_embd', 'dropout', 'qkv_bias', 'bias', 'tie_weights', 'init')
@@ -356,7 +302,7 @@ def _device_peak_flops(device)->float|None:
 
 # %% ../nbs/api/09_pretrain.ipynb #f9509b20
 class LitCausalLM(pl.LightningModule):
-    "Causal language-model pretraining of a `GPT`."
+    "Causal language-model pretraining of any backbone: a fresh `GPT`, or a pretrained model."
     def __init__(self,
         preset:str='nano',                  # GPTConfig preset the architecture starts from
         vocab_size:Optional[int]=None,      # default: the tokenizer's (linked by the CLI)
@@ -365,7 +311,9 @@ class LitCausalLM(pl.LightningModule):
         dropout:Optional[float]=None, qkv_bias:Optional[bool]=None, bias:Optional[bool]=None,
         tie_weights:Optional[bool]=None,
         init:Optional[str]=None,            # 'gpt2' or 'torch' (see GPTConfig)
-        init_from:Optional[str]=None,       # start from a model folder or hub name (not random)
+        init_from:Optional[str]=None,       # start from a backbone: a folder, hub id or .gguf file
+        trust_remote_code:bool=False,       # let a hub model run its own code (never by default)
+        arch:Optional[dict]=None,           # set by checkpoints (the backbone's architecture)
         lr:float=6e-4,                      # peak learning rate
         min_lr:Optional[float]=None,        # end of the cosine; default lr / 10
         warmup_steps:int=100,
@@ -382,18 +330,19 @@ class LitCausalLM(pl.LightningModule):
         if peak_flops is not None and not peak_flops > 0:
             raise ValueError(f'model.peak_flops must be > 0 (or unset), got {peak_flops!r}.')
         over = {k: v for k in _ARCH if (v := getattr(self.hparams, k)) is not None}
-        if init_from:
+        if arch is not None: self.model = backbone_from_arch(arch)   # a checkpoint's weights follow
+        elif init_from:
             keep = {k: v for k, v in over.items() if k == 'dropout'}
-            self.model = GPT.from_pretrained(init_from, **keep)
-            self.model.train()
-            self.parent_model = str(init_from)
-        else:
-            self.model = GPT(GPTConfig.from_preset(preset, **over))
-            self.parent_model = None
-        self.config = self.model.config
+            self.model = load_backbone(init_from, trust_remote_code=trust_remote_code, **keep)
+        else: self.model = GPT(GPTConfig.from_preset(preset, **over))
+        self.model.train()   # loaders return eval mode; Lightning keeps a module's mode
+        self.parent_model = str(init_from) if init_from else None
+        self.tokenizer = getattr(self.model, 'tokenizer', None)
         from torchmetrics.aggregation import MeanMetric
         self.val_loss = MeanMetric()
         self._t_last, self._tokens, self._tok_since = None, 0, 0
+
+    config = property(lambda self: getattr(self.model, 'config', None), doc="The backbone's.")
 
     def configure_model(self):
         if self.hparams.compile and not getattr(self, '_compiled', False):
@@ -410,15 +359,16 @@ class LitCausalLM(pl.LightningModule):
             ids = getattr(dm, 'train_tokens', None)
             sample = tok.decode(np.asarray(ids[:4096]).tolist()) if ids is not None else ''
             spec = getattr(getattr(dm, 'hparams', None), 'tokenizer', None)
-            check_init_tokenizer(self.hparams.init_from, tok, spec, sample)
-        if tok is not None and tok.vocab_size > self.config.vocab_size:
+            check_init_tokenizer(self.hparams.init_from, self.tokenizer, tok, spec, sample)
+        if tok is not None and tok.vocab_size > self.model.vocab_size:
             raise ValueError(f'The tokenizer has {tok.vocab_size:,} tokens but the model embeds '
-                             f'only {self.config.vocab_size:,} (vocab_size). Set model.vocab_size '
+                             f'only {self.model.vocab_size:,} (vocab_size). Set model.vocab_size '
                              f'>= {tok.vocab_size} or use a smaller tokenizer.')
+        if tok is not None: self.tokenizer = tok
         ctx = getattr(getattr(dm, 'hparams', None), 'context_length', None)
-        if ctx is not None and ctx > self.config.context_length:
+        if ctx is not None and ctx > self.model.context_length:
             raise ValueError(f'data.context_length={ctx} exceeds the model '
-                             f'context_length={self.config.context_length}.')
+                             f'context_length={self.model.context_length}.')
 
     def _loss(self, batch, reduction='mean'):
         logits = self.model(batch['input_ids'], check=False)
@@ -465,32 +415,20 @@ class LitCausalLM(pl.LightningModule):
 
     def configure_optimizers(self):
         h, t = self.hparams, self.trainer
-        fused = self.device.type == 'cuda'
-        groups = decay_groups(self, h.weight_decay)
-        opt = torch.optim.AdamW(groups, lr=h.lr, betas=(h.beta1, h.beta2), fused=fused)
         decay = h.decay_steps or (t.max_steps if t.max_steps > 0
                                   else int(t.estimated_stepping_batches))
         min_lr = h.min_lr if h.min_lr is not None else h.lr / 10
-        lr_at = lambda s: cosine_schedule(s, h.warmup_steps, decay, h.lr, min_lr) / h.lr
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-        return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': 'step'}}
+        return adamw_with_schedule(self, h.lr, decay, h.warmup_steps, min_lr, h.weight_decay,
+                                   (h.beta1, h.beta2))
 
     def on_save_checkpoint(self, ckpt):
-        ckpt['llmlit_gpt_config'] = dict(vars(self.config))
+        save_backbone_state(self, ckpt)   # architecture and tokenizer: it loads on its own
         ckpt['llmlit_tokens_seen'] = self._tokens   # tokens_seen continues after a resume
         cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
         ckpt['rng'] = {'torch': torch.get_rng_state(), 'cuda': cuda}
 
     def on_load_checkpoint(self, ckpt):
-        theirs = ckpt.get('llmlit_gpt_config')
-        ours = dict(vars(self.config))
-        # what changes the shapes or the function
-        keys = [k for k in _ARCH if k not in ('dropout', 'init')]
-        if theirs is not None and any(theirs.get(k) != ours[k] for k in keys):
-            diff = ', '.join(f'{k}: checkpoint {theirs.get(k)} vs now {ours[k]}'
-                             for k in keys if theirs.get(k) != ours[k])
-            raise ValueError(f'The checkpoint was made by a different model ({diff}). Resume with '
-                             'the same model settings (its config.yaml), or start a new run.')
+        load_backbone_state(self, ckpt)   # refuses a checkpoint of another architecture
         own = self.state_dict()
         clash = [k for k, v in ckpt['state_dict'].items() if k in own and own[k].shape != v.shape]
         if clash:
@@ -502,7 +440,9 @@ class LitCausalLM(pl.LightningModule):
             if ckpt['rng']['cuda'] and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(ckpt['rng']['cuda'])
 
-    def save_pretrained(self, path): return self.model.save_pretrained(path)
+    def save_pretrained(self, path):
+        "The backbone in its own format (llmlit's or transformers'), with its tokenizer."
+        return self.model.save_pretrained(path, tokenizer=self.tokenizer)
 
 # %% ../nbs/api/09_pretrain.ipynb #c3242391
 class SampleCallback(pl.Callback):
@@ -541,6 +481,15 @@ def _pretrain_cli_class():
             parser.set_defaults({'data.context_length': 128, 'data.batch_size': 16})   # the 5-minute CPU default
             parser.set_defaults({'checkpoint.save_last': True, 'checkpoint.monitor': 'val_loss', 'checkpoint.save_top_k': 1,
                                  'checkpoint.filename': 'best-{step}-{val_loss:.3f}'})
+
+        def before_instantiate_classes(self):
+            super().before_instantiate_classes()
+            m, d = self.config.model, self.config.data
+            if m.init_from and d.tokenizer is None:   # a pretrained backbone reads its own tokenizer's ids
+                if backbone_tokenizer(m.init_from) is None:
+                    raise ValueError(f'model.init_from={m.init_from} comes without a tokenizer: name the one it was '
+                                     'trained with (data.tokenizer=...).')
+                d.tokenizer = str(m.init_from)
     return PretrainCLI
 
 def pretrain_main(args:list[str]|None=None):

@@ -7,6 +7,7 @@ Docs: https://llmlit.github.io/llmlit/api/run.html.md"""
 # %% ../nbs/api/03_run.ipynb #b2168052
 from __future__ import annotations
 import csv, glob, io, json, os, re, sys, time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
@@ -98,6 +99,23 @@ def _batch_counts(batch)->tuple[int,int]:
     if isinstance(batch, torch.Tensor): return batch.numel(), batch.shape[0]
     return 0, 0
 
+def _best_checkpoint(trainer)->str|None:
+    "The file of the best checkpoint by the monitored metric (a `ModelCheckpoint` with `monitor`), if one was written."
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    for cb in trainer.callbacks:
+        if isinstance(cb, ModelCheckpoint) and cb.monitor and cb.best_model_path and Path(cb.best_model_path).is_file():
+            return cb.best_model_path
+    return None
+
+@contextmanager
+def _weights_from(module, ckpt_path:str|None):
+    "Hold the weights of `ckpt_path` in `module` for the block, then put the module's own back (nothing when None)."
+    if ckpt_path is None: yield; return
+    own = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    module.load_state_dict(read_checkpoint(ckpt_path)['state_dict'])
+    try: yield
+    finally: module.load_state_dict(own)
+
 def _own_summary(obj)->dict:
     "Fields a module or data module adds to summary.json through a `run_summary()` method."
     f = getattr(obj, 'run_summary', None)
@@ -149,14 +167,15 @@ class RunDirCallback(pl.Callback):
             **_own_summary(dm), **_own_summary(pl_module)})
 
     def on_fit_end(self, trainer, pl_module):
-        model_dir = None
+        model_dir, best = None, _best_checkpoint(trainer)
         if trainer.is_global_zero and hasattr(pl_module, 'save_pretrained'):
             model_dir = self.run.model
             tok = getattr(getattr(trainer, 'datamodule', None), 'tokenizer', None)
-            with atomic_dir(model_dir) as tmp:   # weights and tokenizer replace the old model/ together
+            with atomic_dir(model_dir) as tmp, _weights_from(pl_module, best):   # weights and tokenizer: together
                 pl_module.save_pretrained(tmp)
                 if tok is not None and hasattr(tok, 'save'): tok.save(tmp)
-        self._summary(trainer, pl_module, model_dir=model_dir)
+        self._summary(trainer, pl_module, model_dir=model_dir, model_weights='best' if best else 'last',
+                      model_checkpoint=best)
 
     def on_validation_end(self, trainer, pl_module):
         if trainer.state.fn != 'fit': self._summary(trainer, pl_module)

@@ -10,9 +10,10 @@ export PYTHONHASHSEED=0 WANDB_MODE=offline WANDB_SILENT=true
 WORKERS=${LLMLIT_TEST_WORKERS:-2}
 # Offline copies next to the checkout (this project's CI machines have them) are used when nothing else is set.
 if [ -z "${LLMLIT_DATA:-}" ] && [ -d ../shared/data ]; then export LLMLIT_DATA=../shared/data; fi
+if [ -z "${LLMLIT_MODELS:-}" ] && [ -d ../shared/models ]; then export LLMLIT_MODELS=../shared/models; fi
 if [ -z "${HF_HOME:-}" ] && [ -d ../shared/hf/hub ]; then export HF_HOME=../shared/hf HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}; fi
 # Notebooks run in nbs/api: relative data and cache folders must become absolute.
-for v in LLMLIT_DATA HF_HOME LLMLIT_CACHE; do
+for v in LLMLIT_DATA LLMLIT_MODELS HF_HOME LLMLIT_CACHE; do
   if [ -n "${!v:-}" ]; then export "$v=$(cd "${!v}" 2>/dev/null && pwd || echo "${!v}")"; fi
 done
 export LLMLIT_CACHE=${LLMLIT_CACHE:-$PWD/.cache/llmlit}
