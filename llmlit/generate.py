@@ -150,7 +150,8 @@ def stream(model, prompt_ids, max_new_tokens:int=50, temperature:float=0.0, top_
            eos_id:int|Sequence[int]|None=None, use_cache:bool=True, seed:int|None=None)->Iterator[int]:
     "Yield the new token ids of one prompt as they are produced (a stop id is yielded, then it ends)."
     check_sampling(temperature, top_k, top_p, max_new_tokens)
-    stops = set(_stop_set(eos_id, 'cpu').tolist()) if eos_id is not None else set()
+    s = _stop_set(eos_id, 'cpu')
+    stops = set(s.tolist()) if s is not None else set()   # none: eos_id None or []
     ids, mask, _ = _prepare(model, prompt_ids, 0)
     if ids.shape[0] != 1: raise ValueError('stream takes one prompt; use generate for batches.')
     with _eval_mode(model):

@@ -490,6 +490,7 @@ def _pretrain_cli_class():
                     raise ValueError(f'model.init_from={m.init_from} comes without a tokenizer: name the one it was '
                                      'trained with (data.tokenizer=...).')
                 d.tokenizer = str(m.init_from)
+            elif d.tokenizer is None: d.tokenizer = 'bpe:4096'   # config.yaml names what was trained
     return PretrainCLI
 
 def pretrain_main(args:list[str]|None=None):
