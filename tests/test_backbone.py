@@ -111,3 +111,18 @@ def test_classifier_with_adapters_saves_and_loads(tok, tmp_path):
     back = LitClassifier.from_pretrained(tmp_path/'saved')
     assert not any('lora' in k for k in back.state_dict())
     assert torch.allclose(back.predict(texts)[1], want, atol=1e-5)
+
+GGUF = Path(os.environ.get('LLMLIT_MODELS', Path(__file__).parents[2]/'shared/models'))/'SmolLM2-135M-Instruct.Q4_1.gguf'
+
+@pytest.mark.skipif(not GGUF.exists(), reason='no offline copy of SmolLM2-135M-Instruct')
+def test_smollm2_spam_recipe_runs(tmp_path):
+    "configs/classify_spam_smollm2.yaml, with the GGUF file as the backbone, for 3 batches: the recipe parses and trains."
+    root = Path(__file__).parents[1]
+    run = tmp_path/'run'
+    llmlit('classify', '--config', root/'configs/classify_spam_smollm2.yaml', '--model.backbone', GGUF,
+           '--trainer.max_epochs', 1, '--trainer.limit_train_batches', 3, '--trainer.limit_val_batches', 3,
+           '--trainer.limit_test_batches', 3, '--run_dir', run, *QUIET)
+    s = json.loads((run/'summary.json').read_text())
+    assert s['trainable_params'] == 134_515_008 + 2 * 576 + 2 and s['tokenizer'] == str(GGUF)
+    cfg = json.loads((run/'model/config.json').read_text())
+    assert cfg['backbone']['config']['model_type'] == 'llama' and (run/'model/tokenizer.json').is_file()
