@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 from .core import atomic_dir, cache_dir, read_checkpoint, sha256_file
-from .model import GPT, GPTConfig, PRESETS, LLMLIT_MODEL_TYPE
+from .model import GPT, GPTConfig, PRESETS, LLMLIT_MODEL_TYPE, check_token_ids
 from .tokenizer import TOKENIZER_META, Tokenizer
 
 # %% auto #0
@@ -47,15 +47,6 @@ def _positions(attention_mask, past:int, T:int, device):
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -T:]
 
 # %% ../nbs/api/06_backbone.ipynb #9b95424f
-def _check_ids(idx:torch.Tensor, V:int):
-    "Raise a clear error for token ids outside a vocabulary of `V`, not an index error inside."
-    if idx.numel() == 0: return
-    lo, hi = int(idx.min()), int(idx.max())
-    if lo < 0 or hi >= V:
-        bad = idx[(idx < 0) | (idx >= V)].unique()[:5].tolist()
-        raise ValueError(f'Token ids {bad} are outside the vocabulary of this model '
-                         f'(vocab_size={V}). Is the tokenizer the one the model was built for?')
-
 def _find_blocks(hf_model)->tuple[nn.ModuleList, nn.Module|None]:
     """The decoder's block list (the `nn.ModuleList` with one module per layer) and the norm
     registered after it (`norm`, `ln_f`, ...), in any transformers causal LM."""
@@ -92,6 +83,7 @@ class HFCausalLM(nn.Module):
                              '(max_position_embeddings or n_positions).')
         self.context_length = int(ctx)
         _find_blocks(hf_model)   # fail now, not at the first freeze, if the blocks cannot be found
+        self._cache_kw = _cache_arg(type(hf_model))   # once: forward runs at every generated token
 
     @property
     def blocks(self)->nn.ModuleList:
@@ -105,7 +97,7 @@ class HFCausalLM(nn.Module):
     @property
     def base(self): return self.hf.base_model   # the decoder without the LM head (LlamaModel, ...)
 
-    def check_ids(self, idx:torch.Tensor): _check_ids(idx, self.vocab_size)
+    def check_ids(self, idx:torch.Tensor): check_token_ids(idx, self.vocab_size)
 
     def _inputs(self, input_ids, attention_mask, cache):
         past = cache.len if cache is not None else 0
@@ -114,7 +106,7 @@ class HFCausalLM(nn.Module):
                              f'context_length={self.context_length}; crop it (generate keeps the '
                              'last context_length).')
         pos = _positions(attention_mask, past, input_ids.shape[1], input_ids.device)
-        kv = {} if cache is None else {_cache_arg(type(self.hf)): cache.kv}
+        kv = {} if cache is None else {self._cache_kw: cache.kv}
         return dict(input_ids=input_ids, attention_mask=attention_mask, position_ids=pos,
                     use_cache=cache is not None, **kv)
 

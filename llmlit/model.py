@@ -16,8 +16,9 @@ from .attention import CausalSelfAttention, KVCache
 from .core import atomic_write, read_checkpoint
 
 # %% auto #0
-__all__ = ['PRESETS', 'LLMLIT_MODEL_TYPE', 'GPTConfig', 'MLP', 'Block', 'KVCaches', 'GPT', 'load_state_dict_strict',
-           'hf_to_llmlit', 'llmlit_to_hf', 'config_from_hf', 'from_pretrained', 'save_pretrained', 'to_hf', 'save_hf']
+__all__ = ['PRESETS', 'LLMLIT_MODEL_TYPE', 'GPTConfig', 'MLP', 'Block', 'check_token_ids', 'KVCaches', 'GPT',
+           'load_state_dict_strict', 'hf_to_llmlit', 'llmlit_to_hf', 'config_from_hf', 'from_pretrained',
+           'save_pretrained', 'to_hf', 'save_hf']
 
 # %% ../nbs/api/05_model.ipynb #62819a76
 @dataclass
@@ -97,6 +98,15 @@ class Block(nn.Module):
 
 
 # %% ../nbs/api/05_model.ipynb #42959621
+def check_token_ids(idx:torch.Tensor, vocab_size:int):
+    "Raise a clear error for token ids outside a vocabulary of `vocab_size`, for any model."
+    if idx.numel() == 0: return
+    lo, hi, V = int(idx.min()), int(idx.max()), vocab_size
+    if lo < 0 or hi >= V:
+        bad = idx[(idx < 0) | (idx >= V)].unique()[:5].tolist()
+        raise ValueError(f'Token ids {bad} are outside the vocabulary of this model '
+                         f'(vocab_size={V}). Is the tokenizer the one the model was built for?')
+
 class KVCaches(list):
     "One `KVCache` per layer, filled together: `len` positions so far, `reset()` for a new batch."
     @property
@@ -128,12 +138,7 @@ class GPT(nn.Module):
 
     def check_ids(self, idx:torch.Tensor):
         "Raise a clear error for token ids outside the vocabulary (not an index error deep inside)."
-        lo, hi, V = int(idx.min()), int(idx.max()), self.config.vocab_size
-        if lo < 0 or hi >= V:
-            bad = idx[(idx < 0) | (idx >= V)].unique()[:5].tolist()
-            raise ValueError(f'Token ids {bad} are outside the vocabulary of this model '
-                             f'(vocab_size={V}). '
-                             'Is the tokenizer the one the model was built for?')
+        check_token_ids(idx, self.config.vocab_size)
 
     def forward(
         self, idx:torch.Tensor,                  # (B, T) token ids
