@@ -21,6 +21,7 @@ VERBS:dict[str,tuple[str,str]] = {
     'pretrain': ('llmlit.pretrain:pretrain_main', 'pretrain a GPT on your text (--config FILE.yaml, dotted overrides, --help)'),
     'generate': ('llmlit.cli:generate_main', 'continue a prompt, or answer it with --chat: llmlit generate --model SPEC "prompt"'),
     'classify': ('llmlit.classify:classify_main', 'finetune a GPT as a text classifier (--config FILE.yaml); classify predict --model DIR "text"'),
+    'sft': ('llmlit.sft:sft_main', 'instruction-finetune any backbone (--config FILE.yaml); sft inspect --config FILE shows the loss masks'),
 }
 
 # %% ../nbs/api/99_cli.ipynb #8cf30815

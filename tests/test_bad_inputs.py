@@ -83,10 +83,25 @@ def d(tmp_path_factory):
     (d/'data.xlsx').write_text('not really a spreadsheet')
     (d/'val_unseen.csv').write_text('text,label\nhello,ham\nwin,spam\nmaybe,unknown\n')
     (d/'bad.yaml').write_text('model:\n  lr: [unclosed\n')
+    # instruction records, and a tiny GPT with GPT-2's tokenizer to finetune on them
+    GPT(GPTConfig.from_preset('tiny', vocab_size=50257, context_length=32)).save_pretrained(d/'model_gpt2',
+                                                                                           tokenizer=get_tokenizer('gpt2'))
+    good = [{'instruction': f'say {w}', 'input': '', 'output': f'{w} to you'} for w in text.split()[:20]]
+    (d/'sft_good.json').write_text(json.dumps(good))
+    (d/'sft_no_output.json').write_text(json.dumps(good[:3] + [{'instruction': 'say hi', 'input': ''}]))
+    (d/'sft_no_instruction.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in good[:4])
+                                              + json.dumps({'input': 'a', 'output': 'b'}) + '\n')
+    (d/'sft_role.json').write_text(json.dumps(good[:2] + [{'conversations': [{'from': 'robot', 'value': 'beep'}]}]))
+    (d/'sft_ends_user.json').write_text(json.dumps([{'messages': [{'role': 'user', 'content': 'hi'},
+        {'role': 'assistant', 'content': 'hello'}, {'role': 'user', 'content': 'and'}]}]))
+    (d/'sft_empty.json').write_text('[]')
+    (d/'sft_empty.jsonl').write_text('\n')
+    (d/'sft_not_json.json').write_text('[{"instruction": "a",')
     return d
 
 def P(*a): return ['pretrain', '--data.source', '{d}/text.txt', *PRE, '--run_dir', '{d}/runs/x', *a]
 def C(*a): return ['classify', '--model.backbone', '{d}/model', *CLS, '--run_dir', '{d}/runs/c', *a]
+def S(*a): return ['sft', '--model.backbone', '{d}/model_gpt2', *CLS, '--run_dir', '{d}/runs/s', *a]
 
 # (id, args, exit code, regexes the message must match: what is wrong and where)
 CASES = [
@@ -166,6 +181,28 @@ CASES = [
      2, ['no_such_model']),
     ('classify-ckpt-text-file', C('--data.path', '{d}/good.csv', '--ckpt_path', '{d}/notes.txt'), 2,
      ['notes.txt', 'checkpoint']),
+    # sft
+    ('sft-no-output', S('--data.path', '{d}/sft_no_output.json'), 2, ['sft_no_output.json record 3', "'output'"]),
+    ('sft-no-instruction', S('--data.path', '{d}/sft_no_instruction.jsonl'), 2,
+     ['sft_no_instruction.jsonl line 5', "'instruction'"]),
+    ('sft-unknown-sharegpt-role', S('--data.path', '{d}/sft_role.json', '--data.format', 'chatml'), 2,
+     ['sft_role.json record 2', 'robot', 'human, gpt']),
+    ('sft-ends-with-user', S('--data.path', '{d}/sft_ends_user.json', '--data.format', 'chatml'), 2,
+     ['sft_ends_user.json record 0', 'ends with a user turn']),
+    ('sft-empty-file', S('--data.path', '{d}/sft_empty.json'), 2, ['sft_empty.json', 'no records']),
+    ('sft-empty-jsonl', S('--data.path', '{d}/sft_empty.jsonl'), 2, ['sft_empty.jsonl', 'no records']),
+    ('sft-not-json', S('--data.path', '{d}/sft_not_json.json'), 2, ['sft_not_json.json', 'not JSON']),
+    ('sft-missing-file', S('--data.path', '{d}/missing.json'), 2, ['missing.json']),
+    ('sft-longer-than-context', S('--data.path', '{d}/sft_good.json', '--data.overflow', 'error'), 2,
+     ['sft_good.json record', 'tokens long', 'max_length=32']),
+    ('sft-conversation-in-alpaca', S('--data.path', '{d}/sft_ends_user.json'), 2, ['sft_ends_user.json record 0']),
+    ('sft-unknown-format', S('--data.path', '{d}/sft_good.json', '--data.format', 'vicuna'), 2, ['data.format', 'chatml']),
+    ('sft-unknown-train-on', S('--data.path', '{d}/sft_good.json', '--data.train_on', 'prompt'), 2,
+     ['data.train_on', 'completion']),
+    ('sft-bad-split', S('--data.path', '{d}/sft_good.json', '--data.split', '[0.9, 0.2, 0.1]'), 2, ['split', 'sum']),
+    ('sft-backbone-missing', ['sft', '--model.backbone', '{d}/no_such_model', *CLS], 2, ['no_such_model']),
+    ('sft-inspect-missing-config', ['sft', 'inspect', '--config', '{d}/missing.yaml'], 2, ['missing.yaml']),
+    ('sft-inspect-unknown-setting', ['sft', 'inspect', '--data.formatt', 'chatml'], 2, ['formatt']),
     # classify predict
     ('predict-not-a-classifier', ['classify', 'predict', '--model', '{d}/model', 'hello'], 2, ['model', 'classifier']),
     ('predict-missing-model', ['classify', 'predict', '--model', '{d}/no_such_clf', 'hello'], 2, ['no_such_clf']),
