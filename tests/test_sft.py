@@ -7,8 +7,8 @@ import lightning.pytorch as pl
 from transformers import LlamaConfig, LlamaForCausalLM
 from llmlit.backbone import HFCausalLM, load_backbone
 from llmlit.model import GPT, GPTConfig
-from llmlit.sft import (TRAIN_ON, InstructionDataModule, LitSFT, load_conversations, read_records, render,
-                        to_conversation, tokenize_rendered)
+from llmlit.sft import TRAIN_ON, InstructionDataModule, LitSFT, load_conversations, read_records, render
+from llmlit.sft import to_conversation, tokenize_rendered
 from llmlit.tokenizer import get_tokenizer
 
 MODELS = Path(os.environ.get('LLMLIT_MODELS') or Path(__file__).resolve().parents[2]/'shared/models')
@@ -219,3 +219,25 @@ def test_records_from_folders_jsonl_and_datasets(book, tmp_path):
     via_hf = load_conversations(f'hf:{h}')
     assert [c.messages for c in via_hf] == [c.messages for c in load_conversations(h/'train.jsonl')]
     assert via_hf[1].where == f'hf:{h} row 1'
+
+def test_ddp_on_two_processes_equals_accumulation(book, gpt2, tmp_path):
+    """2 ranks x batch 2 train the same weights as 1 process accumulating 2 x batch 2 (and, to Adam's rounding, as
+    batch 4): the loss is divided by the trained tokens of all ranks."""
+    from safetensors.torch import load_file
+    GPT(GPTConfig.from_preset('nano', vocab_size=gpt2.vocab_size, context_length=256)).save_pretrained(tmp_path/'m',
+                                                                                                       tokenizer=gpt2)
+    (tmp_path/'d.jsonl').write_text(''.join(json.dumps(e) + '\n' for e in book[600:620]))
+    common = ['--model.backbone', tmp_path/'m', '--data.path', tmp_path/'d.jsonl', '--data.val_path', tmp_path/'d.jsonl',
+              '--trainer.max_steps', '4', '--model.lr', '1e-3', '--responses.limit', '0',
+              '--trainer.num_sanity_val_steps', '0', *QUIET]
+    runs = {'one': ['--data.batch_size', '4'], 'acc': ['--data.batch_size', '2', '--trainer.accumulate_grad_batches', '2'],
+            'ddp': ['--data.batch_size', '2', '--trainer.devices', '2', '--trainer.strategy', 'ddp']}
+    w = {}
+    for name, args in runs.items():
+        llmlit('sft', *common, *args, '--run_dir', tmp_path/name)
+        w[name] = load_file(tmp_path/name/'model/model.safetensors')
+    diff = lambda a, b: max((w[a][k] - w[b][k]).abs().max().item() for k in w[a])
+    start = load_file(tmp_path/'m/model.safetensors')
+    assert max((w['one'][k] - start[k]).abs().max().item() for k in start) > 1e-3   # it trained
+    assert diff('ddp', 'acc') < 1e-6
+    assert diff('ddp', 'one') < 1e-4   # the same gradients up to float rounding, which Adam's 1/sqrt(v) amplifies
