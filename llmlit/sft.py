@@ -20,7 +20,8 @@ from tqdm.auto import tqdm
 from .core import atomic_write
 from .data import SOURCES, fetch
 from .tokenizer import Tokenizer, get_tokenizer
-from .backbone import backbone_from_arch, backbone_tokenizer, load_backbone
+from .backbone import backbone_from_arch, backbone_kind, backbone_tokenizer, load_backbone
+from .model import GPTConfig
 from .generate import generate
 from .run import _best_checkpoint, _weights_from
 from .training import adamw_with_schedule, check_optimizer_args, load_backbone_state, pad_collate, same_tokenizer, save_backbone_state
@@ -724,6 +725,24 @@ def sft_main(args:list[str]|None=None):
           + (f'; {n_resp} responses in {cli.run.path/"responses.jsonl"}' if n_resp else ''))
     return cli
 
+def _backbone_context(spec)->Optional[int]:
+    "The context length backbone `spec` declares, read from its config or GGUF header (no weights); None if unknown."
+    try:
+        kind = backbone_kind(str(spec))
+        if kind == 'preset': return GPTConfig.from_preset(str(spec)).context_length
+        if kind == 'gguf':
+            from gguf import GGUFReader
+            f = GGUFReader(str(spec)).fields
+            val = lambda k: f[k].parts[f[k].data[0]]
+            return int(val(f"{bytes(val('general.architecture')).decode()}.context_length")[0])
+        if kind == 'hub':
+            from transformers import AutoConfig
+            cfg = AutoConfig.from_pretrained(str(spec)).to_dict()
+        else: cfg = json.loads((Path(str(spec)).expanduser()/'config.json').read_text())
+        ctx = cfg.get('context_length') or cfg.get('max_position_embeddings') or cfg.get('n_positions')
+        return int(ctx) if ctx else None
+    except Exception: return None
+
 def inspect_main(args:list[str])->int:
     "`llmlit sft inspect --config FILE [--n 3] [--split train] [--data.KEY VALUE ...]`: the masks, without a model."
     import sys, yaml
@@ -749,6 +768,8 @@ def inspect_main(args:list[str])->int:
         if v is None: p.error(f'{k} needs a value')
         (model if k == '--model.backbone' else data)[k.removeprefix('--data.').removeprefix('--model.')] = yaml.safe_load(v)
     if data.get('tokenizer') is None: data['tokenizer'] = _sft_tokenizer(model.get('backbone'))
+    if data.get('max_length') is None and model.get('backbone'):   # what LitSFT will set: the model's context
+        data['max_length'] = _backbone_context(model['backbone'])
     import inspect as _inspect
     known = set(_inspect.signature(InstructionDataModule).parameters)
     bad = sorted(set(data) - known)

@@ -175,6 +175,7 @@ def test_sft_verb_end_to_end(book, smol, tmp_path):
                    '  group_by_length: true\ntrainer:\n  max_epochs: 3\nresponses:\n  max_new_tokens: 6\n')
     shown = llmlit('sft', 'inspect', '--config', cfg, '--n', '1').stdout
     assert '<|im_start|>assistant\n{+' in shown and '<|im_end|>+}' in shown and 'train: 18 records' in shown
+    assert 'max_length=512 ' in shown   # the backbone's context, read from its config
     run = tmp_path/'run'
     llmlit('sft', '--config', cfg, '--run_dir', run, *QUIET)
     s = json.loads((run/'summary.json').read_text())
