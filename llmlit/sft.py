@@ -356,10 +356,12 @@ class SFTBatches(IterableDataset):
         self.trained = [sum(l != -100 for l in r['labels'][1:]) for r in records]   # labels that follow a token
         # whole batches on every rank: with several, the last incomplete global batch is left out
         n = len(records) // (batch_size * world_size) if world_size > 1 else math.ceil(len(records) / batch_size)
-        self.batches_per_epoch, self.epoch, self.start_batch = n, 0, 0
+        self.batches_per_epoch, self.epoch, self.start_batch, self.position_of = n, 0, 0, None
 
-    def set_position(self, epoch:int, start_batch:int=0): self.epoch, self.start_batch = epoch, start_batch
-    def __len__(self): return self.batches_per_epoch - self.start_batch
+    def set_position(self, epoch:int, start_batch:int=0):
+        "Start at batch `start_batch` of `epoch` (a resumed run), every later epoch at its first batch."
+        self.epoch, self.start_batch = epoch, start_batch
+    def __len__(self): return self.batches_per_epoch   # a whole epoch: a resumed one yields fewer, ending early
 
     def batches(self, epoch:int)->list[list[int]]:
         "This rank's batches of record indices in `epoch`."
@@ -378,14 +380,17 @@ class SFTBatches(IterableDataset):
         return [b[self.rank * self.B:(self.rank + 1) * self.B] if self.world > 1 else b for b in glob]
 
     def __iter__(self):
-        bs = self.batches(self.epoch)
-        for b in range(self.start_batch, len(bs)):
+        # under a Trainer, `position_of` reads the epoch and batch from the trainer when iteration starts (Lightning
+        # builds the loader before it restores a checkpoint, and stops at len(self) without exhausting this)
+        e, start = self.position_of() if self.position_of is not None else (self.epoch, self.start_batch)
+        bs = self.batches(e)
+        for b in range(start, len(bs)):
             w = b - b % self.k   # the accumulation window this batch belongs to
             n_window = sum(self.trained[i] for bb in bs[w:w + self.k] for i in bb)
             batch = pad_collate([self.records[i] for i in bs[b]], self.pad_id)
             batch['n_window'] = torch.tensor(n_window)
             yield batch
-        self.epoch, self.start_batch = self.epoch + 1, 0
+        self.epoch, self.start_batch = e + 1, 0   # used on its own: the next epoch
 
 # %% ../nbs/api/11_sft.ipynb #fdcf03c9
 class InstructionDataModule(pl.LightningDataModule):
@@ -480,14 +485,16 @@ class InstructionDataModule(pl.LightningDataModule):
         ds = SFTBatches(self.records('train'), h.batch_size, self.tokenizer.pad_id, k, h.seed, h.group_by_length,
                         rank, world)
         t = getattr(self, 'trainer', None)
-        if t is not None and t.global_step:   # resume: the batch after the last optimizer step
-            steps = math.ceil(ds.batches_per_epoch / k)
-            ds.set_position(t.global_step // steps, t.global_step % steps * k)
-        return DataLoader(ds, batch_size=None, num_workers=0)
+        if t is not None:   # the trainer's epoch, and after a resume the batch after the last optimizer step
+            steps = math.ceil(ds.batches_per_epoch / k)   # every epoch (its last window may be short)
+            ds.position_of = lambda: (t.current_epoch, max(0, t.global_step - t.current_epoch * steps) * k)
+        # an own generator keeps DataLoader start-up off the global RNG: dropout resumes exactly
+        return DataLoader(ds, batch_size=None, num_workers=0, generator=torch.Generator().manual_seed(h.seed))
 
     def _eval_loader(self, split:str):
         recs = sorted(self.records(split), key=lambda r: len(r['input_ids']))   # little padding
-        return DataLoader(recs, batch_size=self.hparams.batch_size, collate_fn=partial(pad_collate, pad_id=self.tokenizer.pad_id))
+        return DataLoader(recs, batch_size=self.hparams.batch_size, collate_fn=partial(pad_collate, pad_id=self.tokenizer.pad_id),
+                          generator=torch.Generator().manual_seed(self.hparams.seed))
 
     def val_dataloader(self): return self._eval_loader('val')
     def test_dataloader(self): return self._eval_loader('test')
@@ -618,8 +625,16 @@ class LitSFT(pl.LightningModule):
         end = (h.min_lr if h.min_lr is not None else h.lr / 10) if h.schedule == 'cosine' else None
         return adamw_with_schedule(self, h.lr, total, h.warmup_steps, end, h.weight_decay, (h.beta1, h.beta2))
 
-    def on_save_checkpoint(self, ckpt): save_backbone_state(self, ckpt)
-    def on_load_checkpoint(self, ckpt): load_backbone_state(self, ckpt)
+    def on_save_checkpoint(self, ckpt):
+        save_backbone_state(self, ckpt)   # architecture and tokenizer: it loads on its own
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+        ckpt['rng'] = {'torch': torch.get_rng_state(), 'cuda': cuda}   # dropout continues as it would have
+
+    def on_load_checkpoint(self, ckpt):
+        load_backbone_state(self, ckpt)
+        if 'rng' in ckpt:
+            torch.set_rng_state(ckpt['rng']['torch'])
+            if ckpt['rng']['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ckpt['rng']['cuda'])
 
     def save_pretrained(self, path):
         "The finetuned backbone in its own format (llmlit's or transformers'), with its tokenizer."

@@ -242,3 +242,27 @@ def test_ddp_on_two_processes_equals_accumulation(book, gpt2, tmp_path):
     assert max((w['one'][k] - start[k]).abs().max().item() for k in start) > 1e-3   # it trained
     assert diff('ddp', 'acc') < 1e-6
     assert diff('ddp', 'one') < 1e-4   # the same gradients up to float rounding, which Adam's 1/sqrt(v) amplifies
+
+def test_killed_mid_epoch_resumes_exactly(book, gpt2, tmp_path):
+    "kill -9 inside the first epoch, resume from last.ckpt: the same batches follow, and the same losses are logged."
+    import signal, time
+    GPT(GPTConfig.from_preset('nano', vocab_size=gpt2.vocab_size, context_length=256)).save_pretrained(tmp_path/'m',
+                                                                                                       tokenizer=gpt2)
+    (tmp_path/'d.jsonl').write_text(''.join(json.dumps(e) + '\n' for e in book[700:740]))
+    common = ['--model.backbone', tmp_path/'m', '--data.path', tmp_path/'d.jsonl', '--data.batch_size', '4',
+              '--trainer.max_epochs', '2', '--trainer.log_every_n_steps', '1', '--responses.limit', '0',
+              '--checkpoint.every_n_train_steps', '2', '--trainer.accumulate_grad_batches', '2',
+              '--model.dropout', '0.1', *QUIET]   # dropout: the RNG resumes too
+    llmlit('sft', *common, '--run_dir', tmp_path/'full')
+    ck = tmp_path/'cut/checkpoints/last.ckpt'
+    p = subprocess.Popen(['llmlit', 'sft', *map(str, common), '--run_dir', str(tmp_path/'cut')], env=ENV,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while not ck.exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.05)
+    assert p.poll() is None, p.stderr.read()[-3000:]
+    p.send_signal(signal.SIGKILL); p.wait()
+    step = torch.load(ck, map_location='cpu', weights_only=False)['global_step']
+    assert 0 < step < 5   # inside the first epoch (5 optimizer steps of 2 batches)
+    llmlit('sft', *common, '--run_dir', tmp_path/'cut', '--ckpt_path', ck)
+    loss = lambda d: [(r['step'], r['train_loss']) for r in csv.DictReader(open(d/'metrics.csv')) if r.get('train_loss')]
+    assert len(loss(tmp_path/'full')) == 10 and loss(tmp_path/'cut') == loss(tmp_path/'full')
