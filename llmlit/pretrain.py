@@ -20,7 +20,8 @@ from .model import GPT, GPTConfig
 from .tokenizer import TOKENIZER_META, Tokenizer, get_tokenizer
 from .backbone import backbone_from_arch, backbone_tokenizer, load_backbone
 from .training import (adamw_with_schedule, check_optimizer_args, cosine_schedule, decay_groups,
-                             load_backbone_state, same_tokenizer, save_backbone_state, tokenizer_fingerprint)
+                             load_backbone_state, load_rng_state, same_tokenizer, save_backbone_state,
+                             save_rng_state, tokenizer_fingerprint)
 
 # %% auto #0
 __all__ = ['SAMPLINGS', 'PRETRAIN_DEFAULTS', 'tokenize_corpus', 'WindowStream', 'ValWindows', 'TextDataModule',
@@ -424,8 +425,7 @@ class LitCausalLM(pl.LightningModule):
     def on_save_checkpoint(self, ckpt):
         save_backbone_state(self, ckpt)   # architecture and tokenizer: it loads on its own
         ckpt['llmlit_tokens_seen'] = self._tokens   # tokens_seen continues after a resume
-        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-        ckpt['rng'] = {'torch': torch.get_rng_state(), 'cuda': cuda}
+        save_rng_state(ckpt)
 
     def on_load_checkpoint(self, ckpt):
         load_backbone_state(self, ckpt)   # refuses a checkpoint of another architecture
@@ -435,10 +435,7 @@ class LitCausalLM(pl.LightningModule):
             raise ValueError('The checkpoint does not fit this model: shape mismatches in '
                              f'{clash[:5]}.')
         self._tokens = ckpt.get('llmlit_tokens_seen', 0)
-        if 'rng' in ckpt:
-            torch.set_rng_state(ckpt['rng']['torch'])
-            if ckpt['rng']['cuda'] and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(ckpt['rng']['cuda'])
+        load_rng_state(ckpt)
 
     def save_pretrained(self, path):
         "The backbone in its own format (llmlit's or transformers'), with its tokenizer."

@@ -24,7 +24,8 @@ from .backbone import backbone_from_arch, backbone_kind, backbone_tokenizer, loa
 from .model import GPTConfig
 from .generate import generate
 from .run import _best_checkpoint, _weights_from
-from .training import adamw_with_schedule, check_optimizer_args, load_backbone_state, pad_collate, same_tokenizer, save_backbone_state
+from .training import adamw_with_schedule, check_optimizer_args, load_backbone_state, load_rng_state, pad_collate
+from .training import same_tokenizer, save_backbone_state, save_rng_state
 
 # %% auto #0
 __all__ = ['ROLES', 'SHAREGPT_ROLES', 'FORMATS', 'ALPACA_PREAMBLE', 'STANFORD_INPUT_PREAMBLE', 'IM_START', 'IM_END', 'TRAIN_ON',
@@ -576,7 +577,7 @@ class LitSFT(pl.LightningModule):
             raise ValueError(f'The tokenizer has {tok.vocab_size:,} tokens but the backbone embeds only '
                              f'{self.model.vocab_size:,}.')
         self.tokenizer = tok
-        if getattr(dm, 'max_length', 0) is None or dm.max_length > self.model.context_length:
+        if hasattr(dm, 'max_length') and (dm.max_length is None or dm.max_length > self.model.context_length):
             dm.max_length = self.model.context_length
 
     def forward(self, input_ids, attention_mask=None):
@@ -627,14 +628,11 @@ class LitSFT(pl.LightningModule):
 
     def on_save_checkpoint(self, ckpt):
         save_backbone_state(self, ckpt)   # architecture and tokenizer: it loads on its own
-        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-        ckpt['rng'] = {'torch': torch.get_rng_state(), 'cuda': cuda}   # dropout continues as it would have
+        save_rng_state(ckpt)              # dropout continues as it would have
 
     def on_load_checkpoint(self, ckpt):
         load_backbone_state(self, ckpt)
-        if 'rng' in ckpt:
-            torch.set_rng_state(ckpt['rng']['torch'])
-            if ckpt['rng']['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ckpt['rng']['cuda'])
+        load_rng_state(ckpt)
 
     def save_pretrained(self, path):
         "The finetuned backbone in its own format (llmlit's or transformers'), with its tokenizer."

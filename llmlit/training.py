@@ -16,8 +16,8 @@ from .tokenizer import Tokenizer
 
 # %% auto #0
 __all__ = ['decay_groups', 'cosine_schedule', 'check_optimizer_args', 'adamw_with_schedule', 'tokenizer_fingerprint',
-           'same_tokenizer', 'save_backbone_state', 'load_backbone_state', 'token_logprobs', 'sequence_logprobs',
-           'pad_collate']
+           'same_tokenizer', 'save_backbone_state', 'load_backbone_state', 'save_rng_state', 'load_rng_state',
+           'token_logprobs', 'sequence_logprobs', 'pad_collate']
 
 # %% ../nbs/api/08_training.ipynb #66179021
 def decay_groups(module:torch.nn.Module, weight_decay:float)->list[dict]:
@@ -120,6 +120,18 @@ def load_backbone_state(module, ckpt:dict):
                              'the same model settings (its config.yaml), or start a new run.')
     if ckpt.get('llmlit_tokenizer') and getattr(module, 'tokenizer', None) is None:
         module.tokenizer = _tokenizer_from_files(ckpt['llmlit_tokenizer'])
+
+# %% ../nbs/api/08_training.ipynb #38238943
+def save_rng_state(ckpt:dict):
+    "Put torch's CPU and CUDA random states in `ckpt` (`on_save_checkpoint`): dropout resumes as it would have run."
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    ckpt['rng'] = {'torch': torch.get_rng_state(), 'cuda': cuda}
+
+def load_rng_state(ckpt:dict):
+    "Restore the random states `save_rng_state` put in `ckpt` (`on_load_checkpoint`); nothing if it has none."
+    if 'rng' not in ckpt: return
+    torch.set_rng_state(ckpt['rng']['torch'])
+    if ckpt['rng']['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ckpt['rng']['cuda'])
 
 # %% ../nbs/api/08_training.ipynb #8ff3ae40
 def token_logprobs(logits:torch.Tensor, labels:torch.Tensor, ignore_index:int=-100)->torch.Tensor:
