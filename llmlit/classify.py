@@ -23,6 +23,7 @@ from .model import PRESETS, GPT, GPTConfig, load_state_dict_strict
 from .tokenizer import TOKENIZER_META, Tokenizer, get_tokenizer
 from .backbone import backbone_from_arch, backbone_tokenizer, load_backbone, load_weights, save_weights
 from .training import adamw_with_schedule, check_optimizer_args, load_backbone_state, pad_collate, same_tokenizer, save_backbone_state
+from .lora import LoRAArgs, fill_state, merged_backbone, save_adapter, setup_lora, slim_state
 
 # %% auto #0
 __all__ = ['POOLINGS', 'TRAINABLE', 'CLASSIFIER_MODEL_TYPE', 'CLASSIFY_DEFAULTS', 'read_rows', 'Examples', 'sorted_labels',
@@ -607,7 +608,7 @@ class LitClassifier(pl.LightningModule):
         num_classes:int=2,                  # linked from the data by the CLI
         labels:Optional[list[str]]=None,    # class names (the data's label_names); saved with it
         pooling:str='last_non_pad',         # 'last' (the book), 'last_non_pad' or 'mean'
-        trainable:str='last_k',             # 'head', 'last_k' or 'all' (see TRAINABLE)
+        trainable:Optional[str]=None,       # 'head', 'last_k' (default) or 'all' (see TRAINABLE); with lora: the head
         last_k:int=1,                       # blocks trained with trainable='last_k' (the book: 1)
         dropout:Optional[float]=None,       # override the backbone's dropout
         preset:str='nano',                  # for a fresh GPT (no backbone)
@@ -618,10 +619,15 @@ class LitClassifier(pl.LightningModule):
         warmup_steps:int=0,
         schedule:str='constant',            # 'constant' (the book) or 'cosine' to lr / 10
         trust_remote_code:bool=False,       # let a hub backbone run its own code (never by default)
+        lora:Optional[LoRAArgs]=None,       # LoRA adapters on the backbone (r, alpha, ..., quantize: nf4), trained with the head
         arch:Optional[dict]=None,           # set by checkpoints (the backbone's architecture)
     ):
         super().__init__()
         self.save_hyperparameters()
+        if lora and not backbone: raise ValueError('model.lora adapts a pretrained backbone: set model.backbone.')
+        if lora and trainable not in (None, 'head'):
+            raise ValueError(f'model.trainable={trainable!r} with model.lora: LoRA trains the adapters and the head; '
+                             'leave trainable unset (or drop lora to train whole blocks).')
         if num_classes < 2: raise ValueError(f'num_classes must be >= 2, got {num_classes}.')
         if labels is not None and len(labels) != num_classes:
             raise ValueError(f'{len(labels)} labels {list(labels)} for num_classes={num_classes}.')
@@ -635,7 +641,7 @@ class LitClassifier(pl.LightningModule):
         over = {'dropout': dropout} if dropout is not None else {}
         self.parent_model, self._tokenizer = backbone, None
         saved = backbone and _is_classifier_dir(backbone)
-        if arch is not None: self.model = backbone_from_arch(arch, dropout=dropout)   # a checkpoint
+        if arch is not None and not lora: self.model = backbone_from_arch(arch, dropout=dropout)   # a checkpoint
         elif saved:
             raw = _read_config(Path(backbone).expanduser()/'config.json')
             if raw['num_classes'] != num_classes:
@@ -655,7 +661,10 @@ class LitClassifier(pl.LightningModule):
         if saved: load_weights(self, Path(backbone).expanduser()/'model.safetensors')
         # loaders return eval mode; Lightning keeps a module's mode, and dropout must act
         self.model.train()
-        self.n_trainable = set_trainable(self.model, self.head, trainable, last_k)
+        self.lora = setup_lora(self.model, lora) if lora else None
+        if lora: self.head.requires_grad_(True)
+        else: set_trainable(self.model, self.head, trainable or 'last_k', last_k)
+        self.n_trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
         from torchmetrics import MeanMetric, MetricCollection
         from torchmetrics.classification import (MulticlassAccuracy, MulticlassConfusionMatrix,
                                                  MulticlassF1Score)
@@ -679,18 +688,29 @@ class LitClassifier(pl.LightningModule):
     def save_pretrained(self, path:str|Path)->Path:
         """Weights (one safetensors file, adapters merged), `config.json` (the backbone's
         architecture, labels, pooling) and the tokenizer, written atomically."""
-        path = Path(path)
+        path, src = Path(path), self
+        if self.lora:   # the adapters merged into the backbone: a plain classifier
+            src = nn.Module()
+            src.model, src.head = merged_backbone(self.model, self.hparams.backbone), self.head
         with atomic_dir(path) as tmp:
-            save_weights(self, tmp/'model.safetensors')
+            save_weights(src, tmp/'model.safetensors')
             cfg = {'model_type': CLASSIFIER_MODEL_TYPE, 'num_classes': self.hparams.num_classes,
                    'label_names': self.label_names, 'pooling': self.hparams.pooling,
-                   'backbone': self.model.arch(), 'parent_model': self.parent_model}
+                   'backbone': src.model.arch(), 'parent_model': self.parent_model}
             with atomic_write(tmp/'config.json') as f: json.dump(cfg, f, indent=2)
             if self.tokenizer is not None: self.tokenizer.save(tmp)
         return path
 
-    def on_save_checkpoint(self, ckpt): save_backbone_state(self, ckpt)
-    def on_load_checkpoint(self, ckpt): load_backbone_state(self, ckpt)
+    def on_save_checkpoint(self, ckpt):
+        save_backbone_state(self, ckpt)
+        if self.lora: slim_state(self, ckpt)   # the adapters and the head only
+    def on_load_checkpoint(self, ckpt):
+        load_backbone_state(self, ckpt)
+        fill_state(self, ckpt)
+
+    def save_adapter(self, path):
+        "The backbone's LoRA adapters, in PEFT's format (the head is in the saved classifier)."
+        return save_adapter(self.model, path, base_model=self.parent_model)
 
     @property
     def label_names(self)->list[str]:
@@ -779,7 +799,8 @@ class LitClassifier(pl.LightningModule):
     def run_summary(self)->dict:
         "What the run directory's summary.json records about the model."
         out = {'trainable_params': self.n_trainable, 'pooling': self.hparams.pooling,
-               'trainable': self.hparams.trainable}
+               'trainable': 'lora' if self.lora else self.hparams.trainable or 'last_k'}
+        if self.lora: out['lora'] = dict(self.lora)
         if self.test_confusion is not None: out['test_confusion'] = self.test_confusion
         return out
 

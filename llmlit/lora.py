@@ -19,7 +19,8 @@ from .model import GPT
 __all__ = ['ADAPTER_CONFIG', 'ADAPTER_WEIGHTS', 'QUANT_TYPES', 'LORA_DEFAULTS', 'linear_shape', 'is_4bit', 'LoRALinear',
            'adapter_root', 'lora_targets', 'lora_layers', 'LoRAReport', 'lora_report', 'apply_lora', 'merge_lora',
            'merged_copy', 'lora_state_dict', 'save_adapter', 'read_adapter', 'load_adapter', 'quantize_4bit',
-           'merge_into', 'LoRAArgs', 'lora_args', 'setup_lora', 'slim_state', 'fill_state', 'merged_backbone']
+           'merge_into', 'LoRAArgs', 'lora_args', 'setup_lora', 'loadable_state', 'slim_state', 'fill_state',
+           'merged_backbone']
 
 # %% ../nbs/api/12_lora.ipynb #5e1115ae
 def _conv1d():
@@ -163,7 +164,9 @@ def apply_lora(model:nn.Module, targets:str|list[str]='all-linear', r:int=8, alp
     if not 0 <= dropout < 1: raise ValueError(f'lora dropout must be in [0, 1), got {dropout!r}.')
     names, root = lora_targets(model, targets), adapter_root(model)
     model.requires_grad_(False)
-    for n in names: _set(root, n, LoRALinear(root.get_submodule(n), r, alpha, dropout, rslora))
+    for n in names:
+        base = root.get_submodule(n)
+        _set(root, n, LoRALinear(base, r, alpha, dropout, rslora).train(base.training))   # the model's mode
     model.lora_config = {**getattr(model, 'lora_config', {}), 'targets': names, 'r': r, 'alpha': alpha,
                          'dropout': dropout, 'rslora': rslora}
     return lora_report(model)
@@ -369,6 +372,12 @@ def setup_lora(model:nn.Module, args:dict, where:str='model.lora')->LoRAReport:
 def _trainable_keys(module:nn.Module)->set[str]:
     return {n for n, p in module.named_parameters(remove_duplicate=False) if p.requires_grad}
 
+def loadable_state(module:nn.Module)->dict[str,torch.Tensor]:
+    "`module.state_dict()` without bitsandbytes' quant-state entries, which `load_state_dict` does not take back."
+    names = {n for n, _ in module.named_parameters(remove_duplicate=False)}
+    names |= {n for n, _ in module.named_buffers(remove_duplicate=False)}
+    return {k: v for k, v in module.state_dict().items() if k in names}
+
 @torch.no_grad()
 def _fingerprint(sd:dict, keys)->list[float]:
     "Per frozen tensor, a strided sample's sum: cheap, and different for another base."
@@ -392,7 +401,8 @@ def fill_state(module:nn.Module, ckpt:dict):
     off = [k for k, a, b in zip(info['keys'], fp, info['fingerprint']) if not math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)]
     if off: raise ValueError(f'The frozen base weights differ from those this checkpoint was trained on ({off[0]} and '
                              f'{len(off) - 1} more): resume with the same backbone.')
-    ckpt['state_dict'] = {**{k: own[k] for k in info['keys']}, **ckpt['state_dict']}
+    load = loadable_state(module)
+    ckpt['state_dict'] = {**{k: own[k] for k in info['keys'] if k in load}, **ckpt['state_dict']}
 
 # %% ../nbs/api/12_lora.ipynb #8c6a3e40
 def merged_backbone(model:nn.Module, spec:str|None=None)->nn.Module:

@@ -22,6 +22,7 @@ from .backbone import backbone_from_arch, backbone_tokenizer, load_backbone
 from .training import (adamw_with_schedule, check_optimizer_args, cosine_schedule, decay_groups,
                              load_backbone_state, load_rng_state, same_tokenizer, save_backbone_state,
                              save_rng_state, tokenizer_fingerprint)
+from .lora import LoRAArgs, fill_state, merged_backbone, save_adapter, setup_lora, slim_state
 
 # %% auto #0
 __all__ = ['SAMPLINGS', 'PRETRAIN_DEFAULTS', 'tokenize_corpus', 'WindowStream', 'ValWindows', 'TextDataModule',
@@ -314,6 +315,7 @@ class LitCausalLM(pl.LightningModule):
         init:Optional[str]=None,            # 'gpt2' or 'torch' (see GPTConfig)
         init_from:Optional[str]=None,       # start from a backbone: a folder, hub id or .gguf file
         trust_remote_code:bool=False,       # let a hub model run its own code (never by default)
+        lora:Optional[LoRAArgs]=None,       # continued pretraining of LoRA adapters on init_from (see llmlit.lora)
         arch:Optional[dict]=None,           # set by checkpoints (the backbone's architecture)
         lr:float=6e-4,                      # peak learning rate
         min_lr:Optional[float]=None,        # end of the cosine; default lr / 10
@@ -331,11 +333,13 @@ class LitCausalLM(pl.LightningModule):
         if peak_flops is not None and not peak_flops > 0:
             raise ValueError(f'model.peak_flops must be > 0 (or unset), got {peak_flops!r}.')
         over = {k: v for k in _ARCH if (v := getattr(self.hparams, k)) is not None}
-        if arch is not None: self.model = backbone_from_arch(arch)   # a checkpoint's weights follow
+        if lora and not init_from: raise ValueError('model.lora adapts a pretrained model: set model.init_from.')
+        if arch is not None and not lora: self.model = backbone_from_arch(arch)   # a checkpoint's weights follow
         elif init_from:
             keep = {k: v for k, v in over.items() if k == 'dropout'}
             self.model = load_backbone(init_from, trust_remote_code=trust_remote_code, **keep)
         else: self.model = GPT(GPTConfig.from_preset(preset, **over))
+        self.lora = setup_lora(self.model, lora) if lora else None   # a LoRA checkpoint holds the adapters only
         self.model.train()   # loaders return eval mode; Lightning keeps a module's mode
         self.parent_model = str(init_from) if init_from else None
         self.tokenizer = getattr(self.model, 'tokenizer', None)
@@ -426,9 +430,11 @@ class LitCausalLM(pl.LightningModule):
         save_backbone_state(self, ckpt)   # architecture and tokenizer: it loads on its own
         ckpt['llmlit_tokens_seen'] = self._tokens   # tokens_seen continues after a resume
         save_rng_state(ckpt)
+        if self.lora: slim_state(self, ckpt)
 
     def on_load_checkpoint(self, ckpt):
         load_backbone_state(self, ckpt)   # refuses a checkpoint of another architecture
+        fill_state(self, ckpt)
         own = self.state_dict()
         clash = [k for k, v in ckpt['state_dict'].items() if k in own and own[k].shape != v.shape]
         if clash:
@@ -438,8 +444,17 @@ class LitCausalLM(pl.LightningModule):
         load_rng_state(ckpt)
 
     def save_pretrained(self, path):
-        "The backbone in its own format (llmlit's or transformers'), with its tokenizer."
-        return self.model.save_pretrained(path, tokenizer=self.tokenizer)
+        "The backbone in its own format (llmlit's or transformers'), adapters merged, with its tokenizer."
+        model = merged_backbone(self.model, self.hparams.init_from) if self.lora else self.model
+        return model.save_pretrained(path, tokenizer=self.tokenizer)
+
+    def save_adapter(self, path):
+        "The LoRA adapters alone, in PEFT's format."
+        return save_adapter(self.model, path, base_model=self.parent_model)
+
+    def run_summary(self)->dict:
+        return {'trainable_params': sum(p.numel() for p in self.parameters() if p.requires_grad),
+                **({'lora': dict(self.lora)} if self.lora else {})}
 
 # %% ../nbs/api/09_pretrain.ipynb #c3242391
 class SampleCallback(pl.Callback):

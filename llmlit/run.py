@@ -42,6 +42,7 @@ class RunDir:
     metrics = property(lambda self: self.path/'metrics.csv')
     summary = property(lambda self: self.path/'summary.json')
     model = property(lambda self: self.path/'model')
+    adapter = property(lambda self: self.path/'adapter')   # LoRA runs: the adapter alone, in PEFT's format
     checkpoints = property(lambda self: self.path/'checkpoints')
 
     def read_summary(self)->dict:
@@ -111,8 +112,13 @@ def _best_checkpoint(trainer)->str|None:
 def _weights_from(module, ckpt_path:str|None):
     "Hold the weights of `ckpt_path` in `module` for the block, then put the module's own back (nothing when None)."
     if ckpt_path is None: yield; return
-    own = {k: v.detach().clone() for k, v in module.state_dict().items()}
-    module.load_state_dict(read_checkpoint(ckpt_path)['state_dict'])
+    ckpt = read_checkpoint(ckpt_path)
+    if 'llmlit_frozen' in ckpt:   # a LoRA checkpoint holds only what trains: the frozen base is the module's own
+        from llmlit.lora import fill_state, loadable_state
+        fill_state(module, ckpt)
+        own = {k: v.detach().clone() for k, v in loadable_state(module).items()}
+    else: own = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    module.load_state_dict(ckpt['state_dict'])
     try: yield
     finally: module.load_state_dict(own)
 
@@ -174,6 +180,7 @@ class RunDirCallback(pl.Callback):
             with atomic_dir(model_dir) as tmp, _weights_from(pl_module, best):   # weights and tokenizer: together
                 pl_module.save_pretrained(tmp)
                 if tok is not None and hasattr(tok, 'save'): tok.save(tmp)
+                if getattr(pl_module, 'lora', None): pl_module.save_adapter(self.run.adapter)
         self._summary(trainer, pl_module, model_dir=model_dir, model_weights='best' if best else 'last',
                       model_checkpoint=best)
 

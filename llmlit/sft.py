@@ -26,6 +26,7 @@ from .generate import generate
 from .run import _best_checkpoint, _weights_from
 from .training import adamw_with_schedule, check_optimizer_args, load_backbone_state, load_rng_state, pad_collate
 from .training import same_tokenizer, save_backbone_state, save_rng_state
+from .lora import LoRAArgs, fill_state, merged_backbone, save_adapter, setup_lora, slim_state
 
 # %% auto #0
 __all__ = ['ROLES', 'SHAREGPT_ROLES', 'FORMATS', 'ALPACA_PREAMBLE', 'STANFORD_INPUT_PREAMBLE', 'IM_START', 'IM_END', 'TRAIN_ON',
@@ -550,6 +551,7 @@ class LitSFT(pl.LightningModule):
         schedule:str='cosine',              # 'cosine' (to min_lr) or 'constant' (the book)
         beta1:float=0.9, beta2:float=0.999,
         trust_remote_code:bool=False,       # let a hub backbone run its own code (never by default)
+        lora:Optional[LoRAArgs]=None,       # train LoRA adapters (r, alpha, ..., quantize: nf4 for QLoRA), not every weight
         arch:Optional[dict]=None,           # set by checkpoints (the backbone's architecture)
     ):
         super().__init__()
@@ -559,8 +561,10 @@ class LitSFT(pl.LightningModule):
             raise ValueError(f"model.schedule must be 'constant' or 'cosine', got {schedule!r}.")
         if not (dropout is None or 0 <= dropout < 1): raise ValueError(f'model.dropout must be in [0, 1), got {dropout!r}.')
         over = {'dropout': dropout} if dropout is not None else {}
-        if arch is not None: self.model = backbone_from_arch(arch, dropout=dropout)   # a checkpoint's weights follow
+        # a checkpoint's weights follow; a LoRA checkpoint holds only the adapters, so its base is loaded again
+        if arch is not None and not lora: self.model = backbone_from_arch(arch, dropout=dropout)
         else: self.model = load_backbone(backbone, trust_remote_code=trust_remote_code, **over)
+        self.lora = setup_lora(self.model, lora) if lora else None   # freezes the rest
         self.model.train()   # loaders return eval mode; Lightning keeps a module's mode
         self.parent_model, self.tokenizer = str(backbone), getattr(self.model, 'tokenizer', None)
         self._sums, self._pad = {}, [0, 0]   # per split: (summed NLL, trained tokens), added over ranks
@@ -629,14 +633,25 @@ class LitSFT(pl.LightningModule):
     def on_save_checkpoint(self, ckpt):
         save_backbone_state(self, ckpt)   # architecture and tokenizer: it loads on its own
         save_rng_state(ckpt)              # dropout continues as it would have
+        if self.lora: slim_state(self, ckpt)   # the adapters only, and the frozen base's fingerprint
 
     def on_load_checkpoint(self, ckpt):
         load_backbone_state(self, ckpt)
         load_rng_state(ckpt)
+        fill_state(self, ckpt)
 
     def save_pretrained(self, path):
-        "The finetuned backbone in its own format (llmlit's or transformers'), with its tokenizer."
-        return self.model.save_pretrained(path, tokenizer=self.tokenizer)
+        "The finetuned backbone in its own format (llmlit's or transformers'), adapters merged, with its tokenizer."
+        model = merged_backbone(self.model, self.hparams.backbone) if self.lora else self.model
+        return model.save_pretrained(path, tokenizer=self.tokenizer)
+
+    def save_adapter(self, path):
+        "The LoRA adapters alone, in PEFT's format."
+        return save_adapter(self.model, path, base_model=self.parent_model)
+
+    def run_summary(self)->dict:
+        n = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        return {'trainable_params': n, **({'lora': dict(self.lora)} if self.lora else {})}
 
 # %% ../nbs/api/11_sft.ipynb #795b5e6a
 def _cut_at(text:str, stops)->str:
