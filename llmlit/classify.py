@@ -608,7 +608,7 @@ class LitClassifier(pl.LightningModule):
         num_classes:int=2,                  # linked from the data by the CLI
         labels:Optional[list[str]]=None,    # class names (the data's label_names); saved with it
         pooling:str='last_non_pad',         # 'last' (the book), 'last_non_pad' or 'mean'
-        trainable:Optional[str]=None,       # 'head', 'last_k' (default) or 'all' (see TRAINABLE); with lora: the head
+        trainable:Optional[str]=None,       # 'head', 'last_k' (default), 'all' (see TRAINABLE)
         last_k:int=1,                       # blocks trained with trainable='last_k' (the book: 1)
         dropout:Optional[float]=None,       # override the backbone's dropout
         preset:str='nano',                  # for a fresh GPT (no backbone)
@@ -619,15 +619,16 @@ class LitClassifier(pl.LightningModule):
         warmup_steps:int=0,
         schedule:str='constant',            # 'constant' (the book) or 'cosine' to lr / 10
         trust_remote_code:bool=False,       # let a hub backbone run its own code (never by default)
-        lora:Optional[LoRAArgs]=None,       # LoRA adapters on the backbone (r, alpha, ..., quantize: nf4), trained with the head
+        lora:Optional[LoRAArgs]=None,       # LoRA adapters on the backbone, trained with the head
         arch:Optional[dict]=None,           # set by checkpoints (the backbone's architecture)
     ):
         super().__init__()
         self.save_hyperparameters()
-        if lora and not backbone: raise ValueError('model.lora adapts a pretrained backbone: set model.backbone.')
+        if lora and not backbone:
+            raise ValueError('model.lora adapts a pretrained backbone: set model.backbone.')
         if lora and trainable not in (None, 'head'):
-            raise ValueError(f'model.trainable={trainable!r} with model.lora: LoRA trains the adapters and the head; '
-                             'leave trainable unset (or drop lora to train whole blocks).')
+            raise ValueError(f'model.trainable={trainable!r} with model.lora: LoRA trains the '
+                             'adapters and the head; leave trainable unset (or drop lora).')
         if num_classes < 2: raise ValueError(f'num_classes must be >= 2, got {num_classes}.')
         if labels is not None and len(labels) != num_classes:
             raise ValueError(f'{len(labels)} labels {list(labels)} for num_classes={num_classes}.')
@@ -641,7 +642,8 @@ class LitClassifier(pl.LightningModule):
         over = {'dropout': dropout} if dropout is not None else {}
         self.parent_model, self._tokenizer = backbone, None
         saved = backbone and _is_classifier_dir(backbone)
-        if arch is not None and not lora: self.model = backbone_from_arch(arch, dropout=dropout)   # a checkpoint
+        if arch is not None and not lora:   # a checkpoint (a LoRA one holds the adapters only)
+            self.model = backbone_from_arch(arch, dropout=dropout)
         elif saved:
             raw = _read_config(Path(backbone).expanduser()/'config.json')
             if raw['num_classes'] != num_classes:

@@ -6,7 +6,7 @@ Docs: https://llmlit.github.io/llmlit/api/cli.html.md"""
 
 # %% ../nbs/api/99_cli.ipynb #df288238
 from __future__ import annotations
-import argparse, csv, importlib, os, sys, traceback
+import argparse, csv, importlib, logging, os, sys, traceback
 from . import __version__
 
 # %% auto #0
@@ -79,6 +79,9 @@ def main(args:list[str]|None=None)->int:
     if verb not in VERBS:
         print(f"error: unknown verb {verb!r}. Verbs: {', '.join(VERBS)}.\n\n{_usage()}", file=sys.stderr); return 2
     mod, fn = VERBS[verb][0].split(':')
+    # bitsandbytes (imported by peft whenever installed) warns on every run of a CPU with AVX512-BF16 that a faster
+    # kernel from the Hugging Face Hub is missing; a command line shows only what concerns its command
+    logging.getLogger('bitsandbytes.backends.cpu.ops').setLevel(logging.ERROR)
     try: rc = getattr(importlib.import_module(mod), fn)(rest)
     except SystemExit as e: return _exit_status(e)   # argparse and jsonargparse have printed the error and usage
     except KeyboardInterrupt:

@@ -40,17 +40,20 @@ def is_4bit(m:nn.Module)->bool:
     return type(m).__name__ == 'Linear4bit'
 
 class LoRALinear(nn.Module):
-    "A frozen linear layer `base_layer` plus a trainable low-rank update: `base(x) + scaling * B(A(dropout(x)))`."
-    def __init__(self, base:nn.Module, r:int=8, alpha:float=16, dropout:float=0.0, rslora:bool=False):
+    "A frozen layer `base_layer` plus a low-rank update that trains: `base(x) + s B(A(dropout(x)))`."
+    def __init__(self, base:nn.Module, r:int=8, alpha:float=16, dropout:float=0.0,
+                 rslora:bool=False):
         super().__init__()
         shape = linear_shape(base)
-        if shape is None: raise TypeError(f'LoRA wraps nn.Linear, Conv1D or Linear4bit layers, not {type(base).__name__}.')
+        if shape is None:
+            raise TypeError(f'LoRA wraps Linear, Conv1D or Linear4bit, not {type(base).__name__}.')
         self.in_features, self.out_features, self.fan_in_fan_out = shape
         self.base_layer, self.r, self.alpha, self.rslora = base, r, alpha, rslora
         self.scaling = alpha / (math.sqrt(r) if rslora else r)
         self.lora_dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         w = base.weight   # adapters in the base's precision; fp32 beside 4-bit (packed) weights
-        kw = dict(device=w.device, dtype=w.dtype if w.dtype.is_floating_point and not is_4bit(base) else torch.float32)
+        fp = w.dtype.is_floating_point and not is_4bit(base)
+        kw = dict(device=w.device, dtype=w.dtype if fp else torch.float32)
         self.lora_A = nn.Linear(self.in_features, r, bias=False, **kw)
         self.lora_B = nn.Linear(r, self.out_features, bias=False, **kw)
         self.reset_parameters()
@@ -70,15 +73,16 @@ class LoRALinear(nn.Module):
         y = self.base_layer(x)
         if self.merged: return y
         a = self.lora_A.weight
-        return y + (self.lora_B(self.lora_A(self.lora_dropout(x.to(a.dtype)))) * self.scaling).to(y.dtype)
+        update = self.lora_B(self.lora_A(self.lora_dropout(x.to(a.dtype)))) * self.scaling
+        return y + update.to(y.dtype)
 
     @torch.no_grad()
     def merge(self):
         "Add the update into the base weight (once: merging a merged layer does nothing)."
         if self.merged: return
         if is_4bit(self.base_layer):
-            raise ValueError('A 4-bit base weight cannot take the update: merge the adapter into the full-precision '
-                             'base instead (merge_into).')
+            raise ValueError('A 4-bit base weight cannot take the update: merge the adapter into '
+                             'the full-precision base instead (merge_into).')
         w = self.base_layer.weight
         w += self.delta_weight().to(w.dtype)
         self.merged = True
@@ -92,11 +96,12 @@ class LoRALinear(nn.Module):
         self.merged = False
 
     def extra_repr(self)->str:
-        return f'r={self.r}, alpha={self.alpha:g}, scaling={self.scaling:g}' + (', rslora' if self.rslora else '')
+        rs = ', rslora' if self.rslora else ''
+        return f'r={self.r}, alpha={self.alpha:g}, scaling={self.scaling:g}{rs}'
 
 # %% ../nbs/api/12_lora.ipynb #b04cd837
 def adapter_root(model:nn.Module)->nn.Module:
-    "The module whose paths name the layers: a transformers model's own (behind `HFCausalLM`), else the model."
+    "The module whose paths name the layers: the transformers model in an `HFCausalLM`, or `model`."
     return model.hf if isinstance(model, HFCausalLM) else model
 
 def _head(model:nn.Module):
@@ -107,11 +112,11 @@ def _head(model:nn.Module):
 def _linear_names(model:nn.Module)->list[str]:
     head = _head(model)
     return [n for n, m in adapter_root(model).named_modules()
-            if linear_shape(m) is not None and m is not head and '.lora_' not in n and not n.startswith('lora_')
-            and not isinstance(m, LoRALinear)]
+            if linear_shape(m) is not None and m is not head and not isinstance(m, LoRALinear)
+            and '.lora_' not in n and not n.startswith('lora_')]
 
 def lora_targets(model:nn.Module, targets:str|list[str]='all-linear')->list[str]:
-    "Paths of the layers `targets` names in `model` (see above); an error lists the layer names it has."
+    "Paths of the layers `targets` names in `model` (see above); an error lists the names it has."
     names = [n.removesuffix('.base_layer') for n in _linear_names(model)]
     if targets == 'all-linear': chosen = names
     elif isinstance(targets, str): chosen = [n for n in names if re.fullmatch(targets, n)]
@@ -123,9 +128,10 @@ def lora_targets(model:nn.Module, targets:str|list[str]='all-linear')->list[str]
         if missing: chosen = []
     if not chosen:
         leaves = sorted({n.rsplit('.', 1)[-1] for n in names})
-        raise ValueError(f'lora targets {targets!r} name no linear layer of this {type(adapter_root(model)).__name__}'
-                         + (f' ({", ".join(map(repr, missing))} matches nothing)' if not isinstance(targets, str) else '')
-                         + f'. Its linear layers are called: {", ".join(leaves)} (or use all-linear).')
+        what = type(adapter_root(model)).__name__
+        none = '' if isinstance(targets, str) else f' ({", ".join(map(repr, missing))}: no match)'
+        raise ValueError(f'lora targets {targets!r} name no linear layer of this {what}{none}. Its '
+                         f'linear layers are called: {", ".join(leaves)} (or use all-linear).')
     return chosen
 
 def lora_layers(model:nn.Module)->dict[str,LoRALinear]:
@@ -142,39 +148,44 @@ def _numel(p:torch.Tensor)->int:
     return math.prod(q.shape) if q is not None else p.numel()
 
 class LoRAReport(dict):
-    "What `apply_lora` did: layers wrapped, trainable and total parameters (a dict that prints as one line)."
+    "What `apply_lora` did: layers wrapped, trainable and total parameters (a dict shown in a line)."
     def __repr__(self):
-        return (f'LoRA r={self["r"]} on {self["layers"]} layers: {self["trainable"]:,} of {self["total"]:,} '
-                f'parameters train ({100 * self["trainable"] / max(self["total"], 1):.2f}%)'
+        n, share = self['trainable'], self['trainable'] / max(self['total'], 1)
+        return (f'LoRA r={self["r"]} on {self["layers"]} layers: {n:,} of {self["total"]:,} '
+                f'parameters train ({share:.2%})'
                 + (f', base in {self["quantize"]}' if self.get('quantize') else ''))
 
 def lora_report(model:nn.Module, **extra)->LoRAReport:
     "Trainable and total parameters of `model` (each tied tensor once), with its adapter settings."
     ps = {id(p): p for p in model.parameters()}.values()
     cfg = getattr(model, 'lora_config', {})
-    return LoRAReport(r=cfg.get('r'), layers=len(lora_layers(model)), trainable=sum(p.numel() for p in ps if p.requires_grad),
+    return LoRAReport(r=cfg.get('r'), layers=len(lora_layers(model)),
+                      trainable=sum(p.numel() for p in ps if p.requires_grad),
                       total=sum(_numel(p) for p in ps), quantize=cfg.get('quantize'), **extra)
 
-def apply_lora(model:nn.Module, targets:str|list[str]='all-linear', r:int=8, alpha:float=16, dropout:float=0.0,
-               rslora:bool=False)->LoRAReport:
-    "Wrap the `targets` layers of `model` in `LoRALinear` and freeze every other weight; returns a `LoRAReport`."
-    if lora_layers(model): raise ValueError('This model already has LoRA adapters (merge_lora first).')
-    if not (isinstance(r, int) and r > 0): raise ValueError(f'lora r must be a positive integer, got {r!r}.')
+def apply_lora(model:nn.Module, targets:str|list[str]='all-linear', r:int=8, alpha:float=16,
+               dropout:float=0.0, rslora:bool=False)->LoRAReport:
+    "Wrap the `targets` layers of `model` in `LoRALinear`s and freeze the rest; a `LoRAReport`."
+    if lora_layers(model):
+        raise ValueError('This model has LoRA adapters already (merge_lora first).')
+    if not (isinstance(r, int) and r > 0):
+        raise ValueError(f'lora r must be a positive integer, got {r!r}.')
     if not alpha > 0: raise ValueError(f'lora alpha must be > 0, got {alpha!r}.')
     if not 0 <= dropout < 1: raise ValueError(f'lora dropout must be in [0, 1), got {dropout!r}.')
     names, root = lora_targets(model, targets), adapter_root(model)
     model.requires_grad_(False)
     for n in names:
         base = root.get_submodule(n)
-        _set(root, n, LoRALinear(base, r, alpha, dropout, rslora).train(base.training))   # the model's mode
-    model.lora_config = {**getattr(model, 'lora_config', {}), 'targets': names, 'r': r, 'alpha': alpha,
-                         'dropout': dropout, 'rslora': rslora}
+        lora = LoRALinear(base, r, alpha, dropout, rslora).train(base.training)   # the model's mode
+        _set(root, n, lora)
+    model.lora_config = {**getattr(model, 'lora_config', {}), 'targets': names, 'r': r,
+                         'alpha': alpha, 'dropout': dropout, 'rslora': rslora}
     return lora_report(model)
 
 # %% ../nbs/api/12_lora.ipynb #21f23c99
 @torch.no_grad()
 def merge_lora(model:nn.Module)->nn.Module:
-    "Fold every adapter of `model` into its base weight and unwrap it (in place): the plain architecture again."
+    "Fold each adapter of `model` into its base weight and unwrap it, in place: the plain model."
     root = adapter_root(model)
     for n, m in lora_layers(model).items():
         m.merge()
@@ -190,7 +201,8 @@ def merged_copy(model:nn.Module)->nn.Module:
 ADAPTER_CONFIG, ADAPTER_WEIGHTS = 'adapter_config.json', 'adapter_model.safetensors'
 
 def _peft_path(model:nn.Module, n:str)->str:
-    return n if isinstance(model, HFCausalLM) else f'transformer.{n}'   # llmlit's GPT: its GPT2LMHeadModel export
+    # llmlit's GPT: the path in the GPT2LMHeadModel it exports to
+    return n if isinstance(model, HFCausalLM) else f'transformer.{n}'
 
 def _our_path(model:nn.Module, n:str)->str:
     return n if isinstance(model, HFCausalLM) else n.removeprefix('transformer.')
@@ -205,74 +217,89 @@ def lora_state_dict(model:nn.Module)->dict[str,torch.Tensor]:
     return out
 
 def _leaf_targets(model:nn.Module, paths:list[str])->list[str]:
-    "The shortest target list PEFT matches to exactly `paths`: leaf names if they pick no other layer, else paths."
+    "The shortest target list PEFT matches to exactly `paths`: leaf names if they pick no others."
     every = [_peft_path(model, n.removesuffix('.base_layer')) for n in _linear_names(model)]
     leaves = sorted({p.rsplit('.', 1)[-1] for p in paths})
     picked = {p for p in every if p.rsplit('.', 1)[-1] in leaves}
     return leaves if picked == set(paths) else sorted(paths)
 
 def save_adapter(model:nn.Module, path:str|Path, base_model:str|None=None, task_type:str='CAUSAL_LM')->Path:
-    "Write `model`'s adapters as a PEFT folder (`adapter_config.json`, `adapter_model.safetensors`), atomically."
+    "Write `model`'s adapters as a PEFT folder (`adapter_config.json`, safetensors), atomically."
     from safetensors.torch import save
     layers = lora_layers(model)
     if not layers: raise ValueError('The model has no LoRA adapters to save (apply_lora first).')
     m0 = next(iter(layers.values()))
     paths = [_peft_path(model, n) for n in layers]
-    cfg = {'peft_type': 'LORA', 'task_type': task_type, 'base_model_name_or_path': base_model, 'r': m0.r,
-           'lora_alpha': m0.alpha, 'lora_dropout': getattr(m0.lora_dropout, 'p', 0.0), 'use_rslora': m0.rslora,
-           'target_modules': _leaf_targets(model, paths), 'fan_in_fan_out': m0.fan_in_fan_out or not isinstance(model, HFCausalLM),
-           'bias': 'none', 'inference_mode': True, 'init_lora_weights': True, 'modules_to_save': None,
-           'use_dora': False, 'library': 'llmlit'}
+    fifo = m0.fan_in_fan_out or not isinstance(model, HFCausalLM)   # GPT-2's Conv1D layers
+    cfg = {'peft_type': 'LORA', 'task_type': task_type, 'base_model_name_or_path': base_model,
+           'r': m0.r, 'lora_alpha': m0.alpha, 'lora_dropout': getattr(m0.lora_dropout, 'p', 0.0),
+           'use_rslora': m0.rslora, 'target_modules': _leaf_targets(model, paths),
+           'fan_in_fan_out': fifo, 'bias': 'none', 'inference_mode': True,
+           'init_lora_weights': True, 'modules_to_save': None, 'use_dora': False,
+           'library': 'llmlit'}
     with atomic_dir(Path(path)) as tmp:
         (tmp/ADAPTER_WEIGHTS).write_bytes(save(lora_state_dict(model), metadata={'format': 'pt'}))
         with atomic_write(tmp/ADAPTER_CONFIG) as f: json.dump(cfg, f, indent=2)
     return Path(path)
 
 # %% ../nbs/api/12_lora.ipynb #a3dcef7e
-_REFUSED = {'use_dora': (False, None), 'lora_bias': (False, None), 'rank_pattern': ({}, None), 'alpha_pattern': ({}, None),
-            'layers_to_transform': (None,), 'modules_to_save': (None, []), 'bias': ('none', None)}
+_REFUSED = {'use_dora': (False, None), 'lora_bias': (False, None), 'rank_pattern': ({}, None),
+            'alpha_pattern': ({}, None), 'layers_to_transform': (None,),
+            'modules_to_save': (None, []), 'bias': ('none', None)}
 
 def read_adapter(path:str|Path)->tuple[dict,dict]:
-    "The config and tensors of a PEFT LoRA folder, with an error naming the file and field for what llmlit cannot run."
+    "The config and tensors of a PEFT LoRA folder; errors name the file and field it cannot run."
     from llmlit.model import _load_safetensors
     path = Path(path).expanduser()
     f, w = path/ADAPTER_CONFIG, path/ADAPTER_WEIGHTS
     for need in (f, w):
-        if not need.is_file(): raise FileNotFoundError(f'{need}: missing (a PEFT adapter folder has {ADAPTER_CONFIG} and {ADAPTER_WEIGHTS}).')
+        if not need.is_file():
+            raise FileNotFoundError(f'{need}: missing (a PEFT adapter folder has {ADAPTER_CONFIG} '
+                                    f'and {ADAPTER_WEIGHTS}).')
     try: cfg = json.loads(f.read_text(encoding='utf-8'))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f'{f}: not readable JSON ({e}).') from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f'{f}: not readable JSON ({e}).') from None
     if not isinstance(cfg, dict) or cfg.get('peft_type') != 'LORA':
-        raise ValueError(f'{f}: peft_type is {cfg.get("peft_type") if isinstance(cfg, dict) else None!r}; llmlit loads LORA adapters.')
+        kind = cfg.get('peft_type') if isinstance(cfg, dict) else None
+        raise ValueError(f'{f}: peft_type is {kind!r}; llmlit loads LORA adapters.')
     for k, ok in _REFUSED.items():
         if k in cfg and cfg[k] not in ok:
-            raise ValueError(f'{f}: {k}={cfg[k]!r} is a PEFT option llmlit does not implement (expected {ok[0]!r}).')
+            raise ValueError(f'{f}: {k}={cfg[k]!r} is a PEFT option llmlit does not implement '
+                             f'(expected {ok[0]!r}).')
     for k in ('r', 'lora_alpha'):
-        if not isinstance(cfg.get(k), (int, float)) or cfg[k] <= 0: raise ValueError(f'{f}: {k} must be a positive number, got {cfg.get(k)!r}.')
+        if not isinstance(cfg.get(k), (int, float)) or cfg[k] <= 0:
+            raise ValueError(f'{f}: {k} must be a positive number, got {cfg.get(k)!r}.')
     return cfg, _load_safetensors(w)
 
 @torch.no_grad()
 def load_adapter(model:nn.Module, path:str|Path)->LoRAReport:
-    "Put the PEFT LoRA adapter in the folder `path` on `model` (llmlit's GPT or any `HFCausalLM`); returns its report."
+    "Put the PEFT LoRA adapter of the folder `path` on `model` (llmlit's GPT, any `HFCausalLM`)."
     cfg, sd = read_adapter(path)
     layers = {}
     for k, v in sd.items():
         m = re.fullmatch(r'base_model\.model\.(.+)\.lora_([AB])(?:\.default)?\.weight', k)
-        if m is None: raise ValueError(f'{path}/{ADAPTER_WEIGHTS}: tensor {k!r} is not a LoRA A or B matrix.')
+        if m is None:
+            raise ValueError(f'{path}/{ADAPTER_WEIGHTS}: tensor {k!r} is not a LoRA A or B matrix.')
         layers.setdefault(_our_path(model, m[1]), {})[m[2]] = v
     bad = [n for n, ab in layers.items() if set(ab) != {'A', 'B'}]
-    if bad: raise ValueError(f'{path}/{ADAPTER_WEIGHTS}: {bad[0]} has only lora_{"".join(layers[bad[0]])}.')
+    if bad:
+        only = ''.join(layers[bad[0]])
+        raise ValueError(f'{path}/{ADAPTER_WEIGHTS}: {bad[0]} has only lora_{only}.')
     root = adapter_root(model)
     have = {n.removesuffix('.base_layer') for n in _linear_names(model)}
     absent = sorted(set(layers) - have)
-    if absent: raise ValueError(f'{path}: the adapter is for layers this {type(root).__name__} does not have: {", ".join(absent[:5])}.')
-    rep = apply_lora(model, sorted(layers), int(cfg['r']), float(cfg['lora_alpha']), float(cfg.get('lora_dropout') or 0.0),
-                     bool(cfg.get('use_rslora', False)))
+    if absent:
+        raise ValueError(f'{path}: the adapter is for layers this {type(root).__name__} does not '
+                         f'have: {", ".join(absent[:5])}.')
+    rep = apply_lora(model, sorted(layers), int(cfg['r']), float(cfg['lora_alpha']),
+                     float(cfg.get('lora_dropout') or 0.0), bool(cfg.get('use_rslora', False)))
     for n, ab in layers.items():
         m = lora_layers(model)[n]
         for which, t in (('A', ab['A']), ('B', ab['B'])):
             p = getattr(m, f'lora_{which}').weight
             if p.shape != t.shape:
-                raise ValueError(f'{path}: {n}.lora_{which} is {tuple(t.shape)}, but this model needs {tuple(p.shape)}.')
+                raise ValueError(f'{path}: {n}.lora_{which} is {tuple(t.shape)}, but this model '
+                                 f'needs {tuple(p.shape)}.')
             p.copy_(t)
     return rep
 
@@ -281,14 +308,16 @@ QUANT_TYPES = ('nf4', 'fp4')
 
 def _bnb():
     try: import bitsandbytes as bnb
-    except ImportError as e: raise ImportError('4-bit bases (QLoRA) need bitsandbytes: pip install bitsandbytes') from e
+    except ImportError as e:
+        raise ImportError('4-bit bases (QLoRA) need bitsandbytes: pip install bitsandbytes') from e
     return bnb
 
 @torch.no_grad()
 def quantize_4bit(model:nn.Module, quant_type:str='nf4', compute_dtype:torch.dtype=torch.float32,
                   double_quant:bool=True)->dict:
-    "Replace every linear layer of `model` but the head by a frozen bitsandbytes `Linear4bit`; returns weight bytes before and after."
-    if quant_type not in QUANT_TYPES: raise ValueError(f'quantize must be one of {", ".join(QUANT_TYPES)}, got {quant_type!r}.')
+    "Replace each linear layer but the head by a frozen bitsandbytes `Linear4bit`; bytes before, after."
+    if quant_type not in QUANT_TYPES:
+        raise ValueError(f'quantize must be one of {", ".join(QUANT_TYPES)}, got {quant_type!r}.')
     if lora_layers(model): raise ValueError('Quantize the base before adding LoRA adapters.')
     bnb, root = _bnb(), adapter_root(model)
     before = after = 0
@@ -297,10 +326,13 @@ def quantize_4bit(model:nn.Module, quant_type:str='nf4', compute_dtype:torch.dty
         i, o, t = linear_shape(m)
         w = m.weight.detach()
         w = (w.T if t else w).contiguous().to(compute_dtype)
-        q = bnb.nn.Linear4bit(i, o, bias=m.bias is not None, compute_dtype=compute_dtype, quant_type=quant_type,
-                              compress_statistics=double_quant, device='meta')
-        q.weight = bnb.nn.Params4bit(w.cpu(), requires_grad=False, quant_type=quant_type, compress_statistics=double_quant)
-        q.bias = None if m.bias is None else nn.Parameter(m.bias.detach().clone(), requires_grad=False)
+        q = bnb.nn.Linear4bit(i, o, bias=m.bias is not None, compute_dtype=compute_dtype,
+                              quant_type=quant_type, compress_statistics=double_quant,
+                              device='meta')
+        q.weight = bnb.nn.Params4bit(w.cpu(), requires_grad=False, quant_type=quant_type,
+                                     compress_statistics=double_quant)
+        b = m.bias
+        q.bias = None if b is None else nn.Parameter(b.detach().clone(), requires_grad=False)
         q = q.to(m.weight.device)   # quantizes the weight (on this device)
         q.support_avx512bf16_for_cpu = False   # see above: backward after an eval forward
         before += m.weight.numel() * m.weight.element_size()
@@ -313,22 +345,24 @@ def quantize_4bit(model:nn.Module, quant_type:str='nf4', compute_dtype:torch.dty
 def _state_bytes(qs)->int:
     "Bytes of a bitsandbytes quant state's scales (absmax, nested too)."
     n = qs.absmax.numel() * qs.absmax.element_size()
-    if getattr(qs, 'state2', None) is not None: n += qs.state2.absmax.numel() * qs.state2.absmax.element_size()
+    if getattr(qs, 'state2', None) is not None:
+        n += qs.state2.absmax.numel() * qs.state2.absmax.element_size()
     return n
 
 # %% ../nbs/api/12_lora.ipynb #ff748ed4
 @torch.no_grad()
 def merge_into(base:nn.Module, adapted:nn.Module)->nn.Module:
-    "`base` (the full-precision backbone `adapted` was made from) with `adapted`'s adapters merged in."
+    "`base` (the full-precision backbone `adapted` was made from) with its adapters merged in."
     layers = lora_layers(adapted)
     if not layers: raise ValueError('The adapted model has no LoRA adapters.')
     m0 = next(iter(layers.values()))
     apply_lora(base, sorted(layers), m0.r, m0.alpha, 0.0, m0.rslora)
     for n, m in lora_layers(base).items():
-        m.lora_A.weight.copy_(layers[n].lora_A.weight); m.lora_B.weight.copy_(layers[n].lora_B.weight)
+        m.lora_A.weight.copy_(layers[n].lora_A.weight)
+        m.lora_B.weight.copy_(layers[n].lora_B.weight)
     return merge_lora(base)
 
-# %% ../nbs/api/12_lora.ipynb #b666ead4
+# %% ../nbs/api/12_lora.ipynb #cfeb03ac
 class LoRAArgs(TypedDict, total=False):
     "The `lora:` section of a training verb (`lora_args` fills in the defaults)."
     r: int                         # rank of the update (8)
@@ -368,7 +402,7 @@ def setup_lora(model:nn.Module, args:dict, where:str='model.lora')->LoRAReport:
     rep.update(sizes)
     return rep
 
-# %% ../nbs/api/12_lora.ipynb #fcbaecf4
+# %% ../nbs/api/12_lora.ipynb #f02dbe74
 def _trainable_keys(module:nn.Module)->set[str]:
     return {n for n, p in module.named_parameters(remove_duplicate=False) if p.requires_grad}
 
@@ -404,7 +438,7 @@ def fill_state(module:nn.Module, ckpt:dict):
     load = loadable_state(module)
     ckpt['state_dict'] = {**{k: own[k] for k in info['keys'] if k in load}, **ckpt['state_dict']}
 
-# %% ../nbs/api/12_lora.ipynb #8c6a3e40
+# %% ../nbs/api/12_lora.ipynb #98fdca18
 def merged_backbone(model:nn.Module, spec:str|None=None)->nn.Module:
     "`model` with its adapters merged, as the plain backbone architecture (a 4-bit base: reloaded from `spec`)."
     if not getattr(model, 'lora_config', {}).get('quantize'):

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from .attention import CausalSelfAttention, KVCache
 from .core import atomic_write, read_checkpoint
 
@@ -163,9 +164,17 @@ class GPT(nn.Module):
         if attention_mask is None: pos = torch.arange(past, past + T, device=idx.device)[None]
         else: pos = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -T:]   # real tokens only
         x = self.drop(self.wte(idx) + self.wpe(pos))
+        recompute = self.checkpointing and self.training and torch.is_grad_enabled() and not cache
         for i, block in enumerate(self.h):
-            x = block(x, key_mask=attention_mask, cache=cache[i] if cache else None)
+            if recompute:   # keep each block's input only; its inside is recomputed in backward
+                x = torch.utils.checkpoint.checkpoint(block, x, attention_mask, use_reentrant=False)
+            else: x = block(x, key_mask=attention_mask, cache=cache[i] if cache else None)
         return self.ln_f(x)
+
+    checkpointing = False   # gradient checkpointing: `gradient_checkpointing_enable()`
+    def gradient_checkpointing_enable(self):
+        "Recompute each block's activations in backward, not keep them: less memory, more time."
+        self.checkpointing = True
 
     def new_cache(self, batch_size:int, max_len:int|None=None, device=None, dtype=None
                   )->KVCaches:

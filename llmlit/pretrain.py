@@ -315,7 +315,7 @@ class LitCausalLM(pl.LightningModule):
         init:Optional[str]=None,            # 'gpt2' or 'torch' (see GPTConfig)
         init_from:Optional[str]=None,       # start from a backbone: a folder, hub id or .gguf file
         trust_remote_code:bool=False,       # let a hub model run its own code (never by default)
-        lora:Optional[LoRAArgs]=None,       # continued pretraining of LoRA adapters on init_from (see llmlit.lora)
+        lora:Optional[LoRAArgs]=None,       # train LoRA adapters on init_from (see llmlit.lora)
         arch:Optional[dict]=None,           # set by checkpoints (the backbone's architecture)
         lr:float=6e-4,                      # peak learning rate
         min_lr:Optional[float]=None,        # end of the cosine; default lr / 10
@@ -333,13 +333,15 @@ class LitCausalLM(pl.LightningModule):
         if peak_flops is not None and not peak_flops > 0:
             raise ValueError(f'model.peak_flops must be > 0 (or unset), got {peak_flops!r}.')
         over = {k: v for k in _ARCH if (v := getattr(self.hparams, k)) is not None}
-        if lora and not init_from: raise ValueError('model.lora adapts a pretrained model: set model.init_from.')
-        if arch is not None and not lora: self.model = backbone_from_arch(arch)   # a checkpoint's weights follow
+        if lora and not init_from:
+            raise ValueError('model.lora adapts a pretrained model: set model.init_from.')
+        if arch is not None and not lora:   # a checkpoint's weights follow (LoRA's: adapters only)
+            self.model = backbone_from_arch(arch)
         elif init_from:
             keep = {k: v for k, v in over.items() if k == 'dropout'}
             self.model = load_backbone(init_from, trust_remote_code=trust_remote_code, **keep)
         else: self.model = GPT(GPTConfig.from_preset(preset, **over))
-        self.lora = setup_lora(self.model, lora) if lora else None   # a LoRA checkpoint holds the adapters only
+        self.lora = setup_lora(self.model, lora) if lora else None   # freezes the rest
         self.model.train()   # loaders return eval mode; Lightning keeps a module's mode
         self.parent_model = str(init_from) if init_from else None
         self.tokenizer = getattr(self.model, 'tokenizer', None)
@@ -444,7 +446,7 @@ class LitCausalLM(pl.LightningModule):
         load_rng_state(ckpt)
 
     def save_pretrained(self, path):
-        "The backbone in its own format (llmlit's or transformers'), adapters merged, with its tokenizer."
+        "The backbone in its own format (llmlit's, transformers'), adapters merged; its tokenizer."
         model = merged_backbone(self.model, self.hparams.init_from) if self.lora else self.model
         return model.save_pretrained(path, tokenizer=self.tokenizer)
 

@@ -21,7 +21,7 @@ from .core import atomic_write
 from .data import SOURCES, fetch
 from .tokenizer import Tokenizer, get_tokenizer
 from .backbone import backbone_from_arch, backbone_kind, backbone_tokenizer, load_backbone
-from .model import GPTConfig
+from .model import GPT, GPTConfig
 from .generate import generate
 from .run import _best_checkpoint, _weights_from
 from .training import adamw_with_schedule, check_optimizer_args, load_backbone_state, load_rng_state, pad_collate
@@ -30,10 +30,10 @@ from .lora import LoRAArgs, fill_state, merged_backbone, save_adapter, setup_lor
 
 # %% auto #0
 __all__ = ['ROLES', 'SHAREGPT_ROLES', 'FORMATS', 'ALPACA_PREAMBLE', 'STANFORD_INPUT_PREAMBLE', 'IM_START', 'IM_END', 'TRAIN_ON',
-           'OVERFLOW', 'SFT_DEFAULTS', 'Conversation', 'to_conversation', 'read_records', 'load_conversations',
-           'split_records', 'Rendered', 'render', 'trained_spans', 'tokenize_rendered', 'MaskView', 'fit_length',
-           'SFTBatches', 'InstructionDataModule', 'masked_nll', 'LitSFT', 'respond', 'write_jsonl', 'Responses',
-           'sft_main', 'inspect_main']
+           'OVERFLOW', 'PLAIN_HEAD', 'SFT_DEFAULTS', 'Conversation', 'to_conversation', 'read_records',
+           'load_conversations', 'split_records', 'Rendered', 'render', 'trained_spans', 'tokenize_rendered',
+           'MaskView', 'fit_length', 'SFTBatches', 'InstructionDataModule', 'masked_nll', 'output_head', 'LitSFT',
+           'respond', 'write_jsonl', 'Responses', 'sft_main', 'inspect_main']
 
 # %% ../nbs/api/11_sft.ipynb #e6574431
 ROLES = ('system', 'user', 'assistant')
@@ -538,6 +538,18 @@ def masked_nll(logits:torch.Tensor, labels:torch.Tensor)->tuple[torch.Tensor,tor
                           reduction='sum')
     return nll, (y != -100).sum()
 
+# %% ../nbs/api/11_sft.ipynb #e6c1d92b
+# transformers families whose logits are the output embedding of the hidden states, nothing more
+PLAIN_HEAD = ('gpt2', 'llama', 'mistral', 'qwen2', 'qwen3', 'phi3', 'smollm3')
+
+def output_head(model)->torch.nn.Module|None:
+    "The linear map from `model.hidden_states` to the logits, where they are just that; else None."
+    from llmlit.backbone import HFCausalLM
+    if isinstance(model, GPT): return model.lm_head
+    if isinstance(model, HFCausalLM) and model.hf.config.model_type in PLAIN_HEAD:
+        return model.hf.get_output_embeddings()
+    return None
+
 # %% ../nbs/api/11_sft.ipynb #1d8cca90
 class LitSFT(pl.LightningModule):
     "Supervised finetuning of any backbone on instruction records: the loss on the trained tokens only."
@@ -551,6 +563,7 @@ class LitSFT(pl.LightningModule):
         schedule:str='cosine',              # 'cosine' (to min_lr) or 'constant' (the book)
         beta1:float=0.9, beta2:float=0.999,
         trust_remote_code:bool=False,       # let a hub backbone run its own code (never by default)
+        gradient_checkpointing:bool=False,  # recompute activations in backward: less memory, more time
         lora:Optional[LoRAArgs]=None,       # train LoRA adapters (r, alpha, ..., quantize: nf4 for QLoRA), not every weight
         arch:Optional[dict]=None,           # set by checkpoints (the backbone's architecture)
     ):
@@ -565,6 +578,7 @@ class LitSFT(pl.LightningModule):
         if arch is not None and not lora: self.model = backbone_from_arch(arch, dropout=dropout)
         else: self.model = load_backbone(backbone, trust_remote_code=trust_remote_code, **over)
         self.lora = setup_lora(self.model, lora) if lora else None   # freezes the rest
+        if gradient_checkpointing: self.model.gradient_checkpointing_enable()
         self.model.train()   # loaders return eval mode; Lightning keeps a module's mode
         self.parent_model, self.tokenizer = str(backbone), getattr(self.model, 'tokenizer', None)
         self._sums, self._pad = {}, [0, 0]   # per split: (summed NLL, trained tokens), added over ranks
@@ -587,8 +601,17 @@ class LitSFT(pl.LightningModule):
     def forward(self, input_ids, attention_mask=None):
         return self.model(input_ids, attention_mask=attention_mask, check=False)
 
+    def _nll(self, batch):
+        "(summed NLL, count) of the trained tokens: the LM head on those positions only, when it can be."
+        head = output_head(self.model)
+        if head is None: return masked_nll(self(batch['input_ids'], batch['attention_mask']), batch['labels'])
+        y = F.pad(batch['labels'][:, 1:], (0, 1), value=-100)
+        keep = y != -100
+        h = self.model.hidden_states(batch['input_ids'], batch['attention_mask'], check=False)
+        return F.cross_entropy(head(h[keep]).float(), y[keep], reduction='sum'), keep.sum()
+
     def training_step(self, batch, batch_idx):
-        nll, n = masked_nll(self(batch['input_ids'], batch['attention_mask']), batch['labels'])
+        nll, n = self._nll(batch)
         t = self.trainer
         # divided by the trained tokens of the whole accumulation window on every rank: Lightning divides by
         # the accumulation and DDP averages over ranks, so both are multiplied back
@@ -607,7 +630,7 @@ class LitSFT(pl.LightningModule):
         return loss
 
     def _eval(self, batch, split:str):
-        nll, n = masked_nll(self(batch['input_ids'], batch['attention_mask']), batch['labels'])
+        nll, n = self._nll(batch)
         s = self._sums.get(split, 0)   # new tensors, never updated in place (validate, then fit)
         self._sums[split] = s + torch.stack([nll.double(), n.double()])
 
