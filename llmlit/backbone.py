@@ -122,6 +122,13 @@ class HFCausalLM(nn.Module):
         if check and not torch.compiler.is_compiling(): self.check_ids(input_ids)
         return self.base(**self._inputs(input_ids, attention_mask, None)).last_hidden_state
 
+    def gradient_checkpointing_enable(self):
+        "Recompute each block's activations in backward (transformers' own checkpointing)."
+        kw = {'use_reentrant': False}
+        if hasattr(self.hf, 'activation_checkpointing_enable'):   # transformers 5.2x; the older name warns
+            self.hf.activation_checkpointing_enable(activation_checkpointing_kwargs=kw)
+        else: self.hf.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kw)
+
     def new_cache(self, batch_size:int, max_len:int|None=None, device=None, dtype=None)->HFCache:
         "An empty cache (transformers' `DynamicCache`, which grows as it fills)."
         return HFCache(self.hf.config)

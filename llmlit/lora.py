@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional, TypedDict, Union
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from .core import atomic_dir, atomic_write
 from .backbone import HFCausalLM, _quiet
 from .model import GPT
@@ -72,9 +73,12 @@ class LoRALinear(nn.Module):
     def forward(self, x:torch.Tensor)->torch.Tensor:
         y = self.base_layer(x)
         if self.merged: return y
-        a = self.lora_A.weight
-        update = self.lora_B(self.lora_A(self.lora_dropout(x.to(a.dtype)))) * self.scaling
-        return y + update.to(y.dtype)
+        B = self.lora_B.weight
+        h = self.lora_A(self.lora_dropout(x.to(B.dtype)))   # (..., r): the narrow middle
+        if y.dtype != B.dtype: return y + (F.linear(h, B) * self.scaling).to(y.dtype)
+        # y + scaling * h B^T in one kernel: the wide (..., out) tensors are read and written once
+        out = torch.addmm(y.reshape(-1, y.shape[-1]), h.reshape(-1, self.r), B.T, alpha=self.scaling)
+        return out.view(y.shape)
 
     @torch.no_grad()
     def merge(self):
@@ -367,12 +371,12 @@ class LoRAArgs(TypedDict, total=False):
     "The `lora:` section of a training verb (`lora_args` fills in the defaults)."
     r: int                         # rank of the update (8)
     alpha: float                   # scale alpha / r (16)
-    dropout: float                 # on the adapter's input (0.05)
+    dropout: float                 # on the adapter's input (0, as PEFT)
     targets: Union[str, list[str]] # 'all-linear', layer names (q_proj), or a regular expression
     rslora: bool                   # scale alpha / sqrt(r) (False)
     quantize: Optional[str]        # 'nf4' or 'fp4': QLoRA, the base in 4 bits (None)
 
-LORA_DEFAULTS = dict(r=8, alpha=16.0, dropout=0.05, targets='all-linear', rslora=False, quantize=None)
+LORA_DEFAULTS = dict(r=8, alpha=16.0, dropout=0.0, targets='all-linear', rslora=False, quantize=None)
 
 def lora_args(args:dict|None, where:str='model.lora')->dict|None:
     "`args` with `LORA_DEFAULTS` filled in, checked field by field (errors name `where.field`); None stays None."

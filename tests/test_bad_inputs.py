@@ -203,6 +203,16 @@ CASES = [
     ('sft-backbone-missing', ['sft', '--model.backbone', '{d}/no_such_model', *CLS], 2, ['no_such_model']),
     ('sft-inspect-missing-config', ['sft', 'inspect', '--config', '{d}/missing.yaml'], 2, ['missing.yaml']),
     ('sft-inspect-unknown-setting', ['sft', 'inspect', '--data.formatt', 'chatml'], 2, ['formatt']),
+    # LoRA sections (llmlit.lora)
+    ('lora-rank-zero', S('--data.path', '{d}/sft_good.json', '--model.lora', '{"r": 0}'), 2,
+     ['model.lora.r must be a positive integer', '0']),
+    ('lora-unknown-target', S('--data.path', '{d}/sft_good.json', '--model.lora', '{"targets": ["q_proj"]}'), 2,
+     ['model.lora', "'q_proj'", 'c_attn, c_fc, c_proj']),
+    ('lora-unknown-quantize', S('--data.path', '{d}/sft_good.json', '--model.lora', '{"quantize": "int4"}'), 2,
+     ['model.lora.quantize must be one of nf4, fp4', 'int4']),
+    ('lora-unknown-field', S('--data.path', '{d}/sft_good.json', '--model.lora', '{"rank": 8}'), 2, ['rank']),
+    ('lora-on-a-fresh-model', ['pretrain', '--data.source', '{d}/text.txt', *PRE, '--model.lora', '{"r": 4}'], 2,
+     ['model.lora adapts a pretrained model', 'model.init_from']),
     # classify predict
     ('predict-not-a-classifier', ['classify', 'predict', '--model', '{d}/model', 'hello'], 2, ['model', 'classifier']),
     ('predict-missing-model', ['classify', 'predict', '--model', '{d}/no_such_clf', 'hello'], 2, ['no_such_clf']),
