@@ -125,7 +125,7 @@ class HFCausalLM(nn.Module):
     def gradient_checkpointing_enable(self):
         "Recompute each block's activations in backward (transformers' own checkpointing)."
         kw = {'use_reentrant': False}
-        if hasattr(self.hf, 'activation_checkpointing_enable'):   # transformers 5.2x; the older name warns
+        if hasattr(self.hf, 'activation_checkpointing_enable'):   # 5.2x: the old name warns
             self.hf.activation_checkpointing_enable(activation_checkpointing_kwargs=kw)
         else: self.hf.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kw)
 

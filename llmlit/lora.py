@@ -41,7 +41,7 @@ def is_4bit(m:nn.Module)->bool:
     return type(m).__name__ == 'Linear4bit'
 
 class LoRALinear(nn.Module):
-    "A frozen layer `base_layer` plus a low-rank update that trains: `base(x) + s B(A(dropout(x)))`."
+    "A frozen layer `base_layer` plus a trained low-rank update: `base(x) + s B(A(dropout(x)))`."
     def __init__(self, base:nn.Module, r:int=8, alpha:float=16, dropout:float=0.0,
                  rslora:bool=False):
         super().__init__()
@@ -77,7 +77,8 @@ class LoRALinear(nn.Module):
         h = self.lora_A(self.lora_dropout(x.to(B.dtype)))   # (..., r): the narrow middle
         if y.dtype != B.dtype: return y + (F.linear(h, B) * self.scaling).to(y.dtype)
         # y + scaling * h B^T in one kernel: the wide (..., out) tensors are read and written once
-        out = torch.addmm(y.reshape(-1, y.shape[-1]), h.reshape(-1, self.r), B.T, alpha=self.scaling)
+        y2, h2 = y.reshape(-1, y.shape[-1]), h.reshape(-1, self.r)
+        out = torch.addmm(y2, h2, B.T, alpha=self.scaling)
         return out.view(y.shape)
 
     @torch.no_grad()
@@ -152,7 +153,7 @@ def _numel(p:torch.Tensor)->int:
     return math.prod(q.shape) if q is not None else p.numel()
 
 class LoRAReport(dict):
-    "What `apply_lora` did: layers wrapped, trainable and total parameters (a dict shown in a line)."
+    "What `apply_lora` did: layers wrapped, trainable and total parameters (a dict, one line)."
     def __repr__(self):
         n, share = self['trainable'], self['trainable'] / max(self['total'], 1)
         return (f'LoRA r={self["r"]} on {self["layers"]} layers: {n:,} of {self["total"]:,} '
@@ -227,7 +228,8 @@ def _leaf_targets(model:nn.Module, paths:list[str])->list[str]:
     picked = {p for p in every if p.rsplit('.', 1)[-1] in leaves}
     return leaves if picked == set(paths) else sorted(paths)
 
-def save_adapter(model:nn.Module, path:str|Path, base_model:str|None=None, task_type:str='CAUSAL_LM')->Path:
+def save_adapter(model:nn.Module, path:str|Path, base_model:str|None=None,
+                 task_type:str='CAUSAL_LM')->Path:
     "Write `model`'s adapters as a PEFT folder (`adapter_config.json`, safetensors), atomically."
     from safetensors.torch import save
     layers = lora_layers(model)
@@ -319,7 +321,7 @@ def _bnb():
 @torch.no_grad()
 def quantize_4bit(model:nn.Module, quant_type:str='nf4', compute_dtype:torch.dtype=torch.float32,
                   double_quant:bool=True)->dict:
-    "Replace each linear layer but the head by a frozen bitsandbytes `Linear4bit`; bytes before, after."
+    "Replace each linear layer but the head by a frozen bitsandbytes `Linear4bit`; sizes in bytes."
     if quant_type not in QUANT_TYPES:
         raise ValueError(f'quantize must be one of {", ".join(QUANT_TYPES)}, got {quant_type!r}.')
     if lora_layers(model): raise ValueError('Quantize the base before adding LoRA adapters.')

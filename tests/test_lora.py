@@ -233,3 +233,33 @@ def test_continued_pretraining_with_lora(gpt2, tmp_path):
     s = json.loads((run/'summary.json').read_text())
     assert s['lora']['layers'] == 4 and (run/'adapter/adapter_model.safetensors').is_file()
     assert GPT.from_pretrained(run/'model').config == GPT.from_pretrained(base).config
+
+@pytest.mark.parametrize('kind', ['llmlit-gpt', 'hf-llama'])
+def test_gradient_checkpointing_gives_the_same_gradients(kind):
+    "Recomputing activations in backward changes memory, not the loss or the adapters' gradients (dropout included)."
+    grads = []
+    for ckpt in (False, True):
+        torch.manual_seed(0)
+        m = KINDS[kind]()
+        apply_lora(m, r=4, dropout=0.1)
+        for l in lora_layers(m).values(): nn.init.normal_(l.lora_B.weight, std=0.05)
+        if ckpt: m.gradient_checkpointing_enable()
+        m.train()
+        torch.manual_seed(1)
+        loss = m(IDS).logsumexp(-1).mean()
+        loss.backward()
+        grads.append((loss.item(), torch.cat([p.grad.flatten() for p in m.parameters() if p.grad is not None])))
+    assert grads[0][0] == grads[1][0] and torch.equal(grads[0][1], grads[1][1])
+
+def test_sft_loss_on_trained_positions_equals_the_full_logits(gpt2):
+    "LitSFT applies the LM head to the trained positions only: the same sum and count as the full logits."
+    from llmlit.sft import LitSFT, masked_nll, output_head
+    m = HFCausalLM(hf_llama(vocab=512, ctx=64, tie=True))
+    lit = LitSFT('tiny'); lit.model = m; lit.eval()
+    assert output_head(m) is m.hf.lm_head
+    ids = torch.randint(0, 512, (3, 30))
+    labels = ids.clone(); labels[:, :12] = -100; labels[2, 25:] = -100
+    mask = torch.ones_like(ids); mask[0, :4] = 0; labels[0, :4] = -100
+    batch = {'input_ids': ids, 'attention_mask': mask, 'labels': labels}
+    with torch.no_grad(): full, fast = masked_nll(m(ids, mask), labels), lit._nll(batch)
+    assert fast[1] == full[1] and abs(fast[0].item() - full[0].item()) < 1e-3 * full[0].item()
