@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .core import atomic_write
 from .data import SOURCES, fetch
 from .tokenizer import Tokenizer, get_tokenizer
-from .backbone import backbone_from_arch, backbone_kind, backbone_tokenizer, load_backbone
+from .backbone import HFCausalLM, backbone_from_arch, backbone_kind, backbone_tokenizer, load_backbone
 from .model import GPT, GPTConfig
 from .generate import generate
 from .run import _best_checkpoint, _weights_from
@@ -544,7 +544,6 @@ PLAIN_HEAD = ('gpt2', 'llama', 'mistral', 'qwen2', 'qwen3', 'phi3', 'smollm3')
 
 def output_head(model)->torch.nn.Module|None:
     "The linear map from `model.hidden_states` to the logits, where they are just that; else None."
-    from llmlit.backbone import HFCausalLM
     if isinstance(model, GPT): return model.lm_head
     if isinstance(model, HFCausalLM) and model.hf.config.model_type in PLAIN_HEAD:
         return model.hf.get_output_embeddings()

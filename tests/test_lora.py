@@ -1,6 +1,6 @@
 """LoRA and QLoRA: adapters equal to their base at initialisation, merged equal to unmerged, PEFT parity both ways on
 GPT-2- and Llama-shaped models, and every training verb with a `lora:` section (kill -9 and resume included)."""
-import copy, csv, json, math, os, signal, subprocess, time, warnings
+import copy, csv, json, math, os, subprocess, warnings
 from pathlib import Path
 import pytest, torch
 import torch.nn as nn
@@ -11,6 +11,7 @@ from llmlit.lora import apply_lora, load_adapter, lora_layers, merge_lora, merge
 from llmlit.model import GPT, GPTConfig, save_hf
 from llmlit.sft import read_records
 from llmlit.tokenizer import get_tokenizer
+from resume import run_killed_and_resumed
 
 QUIET = ['--trainer.enable_progress_bar', 'false', '--trainer.enable_model_summary', 'false', '--trainer.accelerator', 'cpu']
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1'}
@@ -157,19 +158,8 @@ def test_lora_run_killed_mid_epoch_resumes_exactly(book, gpt2, tmp_path):
               '--trainer.max_epochs', '2', '--trainer.log_every_n_steps', '1', '--responses.limit', '0',
               '--checkpoint.every_n_train_steps', '2', '--trainer.accumulate_grad_batches', '2', '--model.lr', '3e-3',
               '--model.lora', '{"r": 4, "dropout": 0.1}', *QUIET]
-    llmlit('sft', *common, '--run_dir', tmp_path/'full')
-    ck = tmp_path/'cut/checkpoints/last.ckpt'
-    p = subprocess.Popen(['llmlit', 'sft', *map(str, common), '--run_dir', str(tmp_path/'cut')], env=ENV,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    t0 = time.time()
-    while not ck.exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.05)
-    assert p.poll() is None, p.stderr.read()[-3000:]
-    p.send_signal(signal.SIGKILL); p.wait()
-    step = torch.load(ck, map_location='cpu', weights_only=True)['global_step']
+    full, cut, step = run_killed_and_resumed('sft', common, tmp_path)
     assert 0 < step < 5
-    llmlit('sft', *common, '--run_dir', tmp_path/'cut', '--ckpt_path', ck)
-    loss = lambda d: {r['step']: r['train_loss'] for r in csv.DictReader(open(d/'metrics.csv')) if r.get('train_loss')}
-    full, cut = loss(tmp_path/'full'), loss(tmp_path/'cut')
     assert len(full) == 10
     assert all(str(s) in cut for s in range(step, 10)) and all(full[k] == v for k, v in cut.items())
     assert len({v for v in full.values()}) > 5   # the loss moved

@@ -10,6 +10,7 @@ from llmlit.model import GPT, GPTConfig
 from llmlit.sft import TRAIN_ON, InstructionDataModule, LitSFT, load_conversations, read_records, render
 from llmlit.sft import to_conversation, tokenize_rendered
 from llmlit.tokenizer import get_tokenizer
+from resume import run_killed_and_resumed
 
 MODELS = Path(os.environ.get('LLMLIT_MODELS') or Path(__file__).resolve().parents[2]/'shared/models')
 GGUF = MODELS/'SmolLM2-135M-Instruct.Q4_1.gguf'
@@ -245,7 +246,6 @@ def test_ddp_on_two_processes_equals_accumulation(book, gpt2, tmp_path):
 
 def test_killed_mid_epoch_resumes_exactly(book, gpt2, tmp_path):
     "kill -9 inside the first epoch, resume from last.ckpt: the same batches follow, and the same losses are logged."
-    import signal, time
     GPT(GPTConfig.from_preset('nano', vocab_size=gpt2.vocab_size, context_length=256)).save_pretrained(tmp_path/'m',
                                                                                                        tokenizer=gpt2)
     (tmp_path/'d.jsonl').write_text(''.join(json.dumps(e) + '\n' for e in book[700:740]))
@@ -253,19 +253,8 @@ def test_killed_mid_epoch_resumes_exactly(book, gpt2, tmp_path):
               '--trainer.max_epochs', '2', '--trainer.log_every_n_steps', '1', '--responses.limit', '0',
               '--checkpoint.every_n_train_steps', '2', '--trainer.accumulate_grad_batches', '2',
               '--model.dropout', '0.1', *QUIET]   # dropout: the RNG resumes too
-    llmlit('sft', *common, '--run_dir', tmp_path/'full')
-    ck = tmp_path/'cut/checkpoints/last.ckpt'
-    p = subprocess.Popen(['llmlit', 'sft', *map(str, common), '--run_dir', str(tmp_path/'cut')], env=ENV,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    t0 = time.time()
-    while not ck.exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.05)
-    assert p.poll() is None, p.stderr.read()[-3000:]
-    p.send_signal(signal.SIGKILL); p.wait()
-    step = torch.load(ck, map_location='cpu', weights_only=False)['global_step']
+    full, cut, step = run_killed_and_resumed('sft', common, tmp_path)
     assert 0 < step < 5   # inside the first epoch (5 optimizer steps of 2 batches)
-    llmlit('sft', *common, '--run_dir', tmp_path/'cut', '--ckpt_path', ck)
-    loss = lambda d: {r['step']: r['train_loss'] for r in csv.DictReader(open(d/'metrics.csv')) if r.get('train_loss')}
-    full, cut = loss(tmp_path/'full'), loss(tmp_path/'cut')
     assert len(full) == 10
     # every step from the checkpoint on is logged again, identically; a row the kill caught unwritten may be missing before
     assert all(str(s) in cut for s in range(step, 10)) and all(full[k] == v for k, v in cut.items())
