@@ -10,6 +10,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from .llama import apply_rope
 
 # %% auto #0
 __all__ = ['causal_mask', 'KVCache', 'attention_mask_4d', 'CausalSelfAttention']
@@ -65,37 +66,55 @@ def attention_mask_4d(
 
 # %% ../nbs/api/04_attention.ipynb #011c88b0
 class CausalSelfAttention(nn.Module):
-    "Multi-head causal self-attention: GPT-2's parameter names, SDPA kernels, an optional KV cache."
-    def __init__(self, n_embd:int, n_head:int, dropout:float=0.0,
-                 qkv_bias:bool=True, bias:bool=True):
+    """Multi-head causal self-attention: SDPA kernels, an optional KV cache; with `n_kv_head <
+    n_head`, grouped-query attention, and rotary positions if given. `fused`: GPT-2's one `c_attn`
+    product and names; else Llama's `q_proj`, `k_proj`, `v_proj`, `o_proj`."""
+    def __init__(self, n_embd:int, n_head:int, dropout:float=0.0, qkv_bias:bool=True,
+                 bias:bool=True, n_kv_head:int|None=None, fused:bool=True):
         super().__init__()
         if n_embd % n_head:
             raise ValueError(f'n_embd={n_embd} must be divisible by n_head={n_head}.')
-        self.n_head, self.n_embd, self.head_dim = n_head, n_embd, n_embd // n_head
-        self.dropout = dropout
-        self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=qkv_bias)   # [q | k | v] in one product
-        self.c_proj = nn.Linear(n_embd, n_embd, bias=bias)
+        n_kv_head = n_kv_head or n_head
+        if n_head % n_kv_head:
+            raise ValueError(f'n_head={n_head} must be a multiple of n_kv_head={n_kv_head}: each '
+                             'key/value head serves the same number of query heads.')
+        self.n_head, self.n_kv_head, self.n_embd = n_head, n_kv_head, n_embd
+        self.head_dim = hs = n_embd // n_head
+        self.dropout, self.fused = dropout, fused
+        if fused:   # [q | k | v] in one product: n_head query heads, n_kv_head key and value heads
+            self.c_attn = nn.Linear(n_embd, (n_head + 2 * n_kv_head) * hs, bias=qkv_bias)
+            self.c_proj = nn.Linear(n_embd, n_embd, bias=bias)
+        else:
+            self.q_proj = nn.Linear(n_embd, n_head * hs, bias=qkv_bias)
+            self.k_proj = nn.Linear(n_embd, n_kv_head * hs, bias=qkv_bias)
+            self.v_proj = nn.Linear(n_embd, n_kv_head * hs, bias=qkv_bias)
+            self.o_proj = nn.Linear(n_embd, n_embd, bias=bias)
         self.resid_dropout = nn.Dropout(dropout)
 
     def forward(
         self, x:torch.Tensor,              # (B, T, n_embd)
         key_mask:torch.Tensor|None=None,   # (B, L) 1 = real, over cached + new; None: no padding
         cache:KVCache|None=None,           # this layer's cache, extended in place
+        rope:tuple|None=None,              # (cos, sin) of the new positions (`llmlit.llama`)
     )->torch.Tensor:                       # (B, T, n_embd)
         B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        heads = lambda t: t.view(B, T, self.n_head, self.head_dim).transpose(1, 2)
-        q, k, v = heads(q), heads(k), heads(v)                 # (B, nh, T, hs)
-        if cache is not None: k, v = cache.update(k, v)        # (B, nh, L, hs)
+        H, G, hs = self.n_head, self.n_kv_head, self.head_dim
+        if self.fused:   # split, not sliced: a split's backward is one concatenation, a slice's a fill
+            q, k, v = self.c_attn(x).view(B, T, H + 2 * G, hs).split([H, G, G], dim=2)
+        else:
+            q, k = self.q_proj(x).view(B, T, H, hs), self.k_proj(x).view(B, T, G, hs)
+            v = self.v_proj(x).view(B, T, G, hs)
+        if rope is not None: q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)   # (B, heads, T, hs)
+        if cache is not None: k, v = cache.update(k, v)   # (B, G, L, hs): only the kv heads
         L = k.shape[2]
-        p = self.dropout if self.training else 0.0
+        kw = dict(dropout_p=self.dropout if self.training else 0.0, enable_gqa=G != H)
         if key_mask is None and L == T:    # training: SDPA picks its fastest causal kernel
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, **kw)
         elif key_mask is None and T == 1:  # one new token sees every cached one
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p)
+            y = F.scaled_dot_product_attention(q, k, v, **kw)
         else:
             mask = attention_mask_4d(key_mask, T, L, x.device)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, **kw)
         y = y.transpose(1, 2).contiguous().view(B, T, C)       # heads side by side
-        return self.resid_dropout(self.c_proj(y))
-
+        return self.resid_dropout((self.c_proj if self.fused else self.o_proj)(y))

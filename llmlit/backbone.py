@@ -358,6 +358,7 @@ def load_backbone(
     dtype:torch.dtype|None=None,   # transformers models: default float32 (llmlit's GPT: as saved)
     trust_remote_code:bool=False,  # run a hub model's own Python code (never by default)
     cache:str|Path|None=None,      # for dequantized GGUF files; default `cache_dir()`
+    native:bool=False,             # llmlit's own GPT for GPT-2, Llama and Qwen2 folders, GGUF files
     **overrides,                   # presets: GPTConfig fields; folders: dropout
 ):
     "The causal LM `spec` names, with its tokenizer (`.tokenizer`), in eval mode; a preset: random."
@@ -376,6 +377,10 @@ def load_backbone(
     src = gguf_to_folder(spec, cache) if kind == 'gguf' else spec
     if kind == 'hub': tok = _hub_tokenizer(spec)
     else: tok = backbone_tokenizer(str(src) if kind == 'gguf' else spec, cache)
+    if native:   # the same weights in llmlit's implementation (`llmlit.llama`)
+        m = GPT.from_pretrained(src, **overrides)
+        m.tokenizer = tok
+        return m
     return _load_transformers(src, tok, dtype, trust_remote_code, overrides.get('dropout'), spec)
 
 def _hub_tokenizer(spec):

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .core import atomic_dir, atomic_write
 from .backbone import HFCausalLM, _quiet
-from .model import GPT
+from .model import GPT, hf_family
 
 # %% auto #0
 __all__ = ['ADAPTER_CONFIG', 'ADAPTER_WEIGHTS', 'QUANT_TYPES', 'LORA_DEFAULTS', 'linear_shape', 'is_4bit', 'LoRALinear',
@@ -205,12 +205,29 @@ def merged_copy(model:nn.Module)->nn.Module:
 # %% ../nbs/api/12_lora.ipynb #591b6099
 ADAPTER_CONFIG, ADAPTER_WEIGHTS = 'adapter_config.json', 'adapter_model.safetensors'
 
+def _gpt2_names(model:nn.Module)->bool:
+    "llmlit's GPT-2 (not a Llama-family config): exported with GPT-2's transposed `Conv1D` layers."
+    return isinstance(model, GPT) and hf_family(model.config) not in ('llama', 'qwen2')
+
+_TO_LLAMA = ((r'^h\.(\d+)\.attn\.', r'model.layers.\1.self_attn.'),
+             (r'^h\.(\d+)\.mlp\.', r'model.layers.\1.mlp.'))
+_FROM_LLAMA = ((r'^model\.layers\.(\d+)\.self_attn\.', r'h.\1.attn.'),
+               (r'^model\.layers\.(\d+)\.mlp\.', r'h.\1.mlp.'))
+
 def _peft_path(model:nn.Module, n:str)->str:
-    # llmlit's GPT: the path in the GPT2LMHeadModel it exports to
-    return n if isinstance(model, HFCausalLM) else f'transformer.{n}'
+    "The path PEFT knows the layer `n` of `model` by: in the transformers model it exports to."
+    if isinstance(model, HFCausalLM): return n
+    if not _gpt2_names(model):   # a Llama: the path in its LlamaForCausalLM (q_proj, ... alike)
+        for a, b in _TO_LLAMA: n = re.sub(a, b, n)
+        return n
+    return f'transformer.{n}'
 
 def _our_path(model:nn.Module, n:str)->str:
-    return n if isinstance(model, HFCausalLM) else n.removeprefix('transformer.')
+    if isinstance(model, HFCausalLM): return n
+    if not _gpt2_names(model):
+        for a, b in _FROM_LLAMA: n = re.sub(a, b, n)
+        return n
+    return n.removeprefix('transformer.')
 
 def lora_state_dict(model:nn.Module)->dict[str,torch.Tensor]:
     "The adapters' tensors in PEFT's names (`base_model.model.<path>.lora_A.weight`, ...)."
@@ -236,7 +253,7 @@ def save_adapter(model:nn.Module, path:str|Path, base_model:str|None=None,
     if not layers: raise ValueError('The model has no LoRA adapters to save (apply_lora first).')
     m0 = next(iter(layers.values()))
     paths = [_peft_path(model, n) for n in layers]
-    fifo = m0.fan_in_fan_out or not isinstance(model, HFCausalLM)   # GPT-2's Conv1D layers
+    fifo = m0.fan_in_fan_out or _gpt2_names(model)   # GPT-2's Conv1D layers
     cfg = {'peft_type': 'LORA', 'task_type': task_type, 'base_model_name_or_path': base_model,
            'r': m0.r, 'lora_alpha': m0.alpha, 'lora_dropout': getattr(m0.lora_dropout, 'p', 0.0),
            'use_rslora': m0.rslora, 'target_modules': _leaf_targets(model, paths),

@@ -6,7 +6,7 @@ Docs: https://llmlit.github.io/llmlit/api/model.html.md"""
 
 # %% ../nbs/api/05_model.ipynb #061329cb
 from __future__ import annotations
-import json, math
+import json, math, re
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 import torch
@@ -14,17 +14,18 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint
 from .attention import CausalSelfAttention, KVCache
+from .llama import SwiGLU, rope_angles, rope_frequencies
 from .core import atomic_write, read_checkpoint
 
 # %% auto #0
-__all__ = ['PRESETS', 'LLMLIT_MODEL_TYPE', 'GPTConfig', 'MLP', 'Block', 'check_token_ids', 'KVCaches', 'GPT',
-           'load_state_dict_strict', 'hf_to_llmlit', 'llmlit_to_hf', 'config_from_hf', 'from_pretrained',
-           'save_pretrained', 'to_hf', 'save_hf']
+__all__ = ['LLAMA', 'PRESETS', 'LLMLIT_MODEL_TYPE', 'GPTConfig', 'MLP', 'make_norm', 'Block', 'check_token_ids', 'KVCaches',
+           'GPT', 'load_state_dict_strict', 'hf_to_llmlit', 'llmlit_to_hf', 'llama_to_llmlit', 'llmlit_to_llama',
+           'config_from_hf', 'hf_family', 'from_pretrained', 'save_pretrained', 'to_hf', 'save_hf']
 
 # %% ../nbs/api/05_model.ipynb #62819a76
 @dataclass
 class GPTConfig:
-    "Shape and options of a GPT; `GPTConfig.from_preset('gpt2')` for OpenAI's sizes."
+    "Shape and options of a GPT-2 or Llama-family model; `from_preset('gpt2')` for OpenAI's sizes."
     vocab_size: int = 50257      # embedding rows: GPT-2's BPE; match your tokenizer (x64 is faster)
     context_length: int = 1024   # longest sequence: the position table has this many rows
     n_layer: int = 12            # transformer blocks stacked
@@ -34,9 +35,20 @@ class GPTConfig:
     qkv_bias: bool = True        # biases in the query/key/value projection: GPT-2's; not the book's
     bias: bool = True            # biases in the other linear layers and LayerNorms, as GPT-2
     tie_weights: bool = True     # lm_head shares wte's matrix, as GPT-2: vocab_size * n_embd fewer
-    layer_norm_epsilon: float = 1e-5  # GPT-2's LayerNorm epsilon
+    layer_norm_epsilon: float = 1e-5  # epsilon of every norm (GPT-2's LayerNorm, SmolLM2's RMSNorm)
     init: str = 'gpt2'           # 'gpt2': N(0, 0.02), residual projections / sqrt(2 n_layer);
                                  # 'torch': PyTorch's module defaults, as the book's GPTModel
+    # the Llama family (`llmlit.llama`): GPT-2 with these four changed
+    norm: str = 'layernorm'      # 'layernorm' (GPT-2) or 'rmsnorm' (Llama: scale only, no mean)
+    mlp: str = 'gelu'            # 'gelu' (GPT-2's tanh approximation), 'gelu_exact' (erf, as
+                                 # nanoGPT's nn.GELU) or 'swiglu' (Llama: a SiLU-gated unit)
+    intermediate_size: int|None = None  # MLP width; default 4 n_embd, swiglu 8/3 n_embd (x64)
+    pos: str = 'learned'         # 'learned' (GPT-2's position table) or 'rope' (rotary positions)
+    rope_theta: float = 10000.0  # rotary base (Llama 2: 10,000; SmolLM2: 100,000)
+    rotary_fraction: float = 1.0 # share of each head's dimensions that rotate
+    n_kv_head: int|None = None   # key/value heads (grouped-query attention); default n_head
+    fused_qkv: bool = True       # one c_attn product for q, k, v (GPT-2's names), or Llama's
+                                 # q_proj, k_proj, v_proj, o_proj (faster apart on this CPU)
 
     def __post_init__(self):
         for f in ('vocab_size', 'context_length', 'n_layer', 'n_head', 'n_embd'):
@@ -48,55 +60,89 @@ class GPTConfig:
                              f'n_head={self.n_head}; each head gets n_embd / n_head dimensions.')
         if not 0 <= self.dropout < 1:
             raise ValueError(f'GPTConfig.dropout must be in [0, 1), got {self.dropout}.')
-        if self.init not in ('gpt2', 'torch'):
-            raise ValueError(f"GPTConfig.init must be 'gpt2' or 'torch', got {self.init!r}.")
+        for f, ok in (('init', ('gpt2', 'torch')), ('norm', ('layernorm', 'rmsnorm')),
+                      ('mlp', ('gelu', 'gelu_exact', 'swiglu')), ('pos', ('learned', 'rope'))):
+            if getattr(self, f) not in ok:
+                raise ValueError(f'GPTConfig.{f} must be one of {", ".join(map(repr, ok))}, '
+                                 f'got {getattr(self, f)!r}.')
+        kv = self.n_kv_head
+        if kv is not None and (not isinstance(kv, int) or kv <= 0 or self.n_head % kv):
+            raise ValueError(f'GPTConfig.n_kv_head={kv!r} must divide n_head={self.n_head}: '
+                             'each key/value head serves the same number of query heads.')
+        if self.intermediate_size is not None and not (
+                isinstance(self.intermediate_size, int) and self.intermediate_size > 0):
+            raise ValueError(f'GPTConfig.intermediate_size must be a positive integer or None, '
+                             f'got {self.intermediate_size!r}.')
+        if self.pos == 'rope': rope_frequencies(self.head_dim, self.rope_theta, self.rotary_fraction)
 
     @property
     def head_dim(self)->int: return self.n_embd // self.n_head
+    @property
+    def ffn_size(self)->int:
+        "The MLP's width: `intermediate_size`, or 4 n_embd (swiglu: 8/3 n_embd rounded up to 64)."
+        if self.intermediate_size: return self.intermediate_size
+        return 4 * self.n_embd if self.mlp != 'swiglu' else math.ceil(8 * self.n_embd / 3 / 64) * 64
 
     @classmethod
     def from_preset(cls, name:str, **overrides)->GPTConfig:
-        "A named size (`gpt2`, `gpt2-medium`, ..., `tiny`, `nano`, `small`) with `overrides`."
+        "A named size (`gpt2`, ..., `smollm2-135m`, `tiny`, `nano`, `llama-nano`, ...) with `overrides`."
         if name not in PRESETS:
             raise ValueError(f'Unknown GPT preset {name!r}. Presets: {", ".join(PRESETS)}.')
         return cls(**{**PRESETS[name], **overrides})
+
+# what makes a GPT a Llama (`llmlit.llama`): RMSNorm, SwiGLU, rotary positions, no biases, its names
+LLAMA = dict(norm='rmsnorm', mlp='swiglu', pos='rope', bias=False, qkv_bias=False, fused_qkv=False)
 
 PRESETS = {
     'gpt2':        dict(n_layer=12, n_head=12, n_embd=768),      # 124M
     'gpt2-medium': dict(n_layer=24, n_head=16, n_embd=1024),     # 355M
     'gpt2-large':  dict(n_layer=36, n_head=20, n_embd=1280),     # 774M
     'gpt2-xl':     dict(n_layer=48, n_head=25, n_embd=1600),     # 1558M
+    # HuggingFaceTB's SmolLM2-135M (Llama architecture, 134,515,008 parameters)
+    'smollm2-135m': dict(**LLAMA, vocab_size=49152, context_length=8192, n_layer=30, n_head=9,
+                         n_kv_head=3, n_embd=576, intermediate_size=1536, rope_theta=100000.0),
     # CPU sizes: the vocabulary usually comes from your tokenizer (vocab_size=tok.vocab_size)
     # nanoGPT's shakespeare_char GPU size, its CPU size, and one for tests (seconds on a laptop)
     'small': dict(n_layer=6, n_head=6, n_embd=384, context_length=256, vocab_size=4096),
     'nano':  dict(n_layer=4, n_head=4, n_embd=128, context_length=64, vocab_size=4096),
     'tiny':  dict(n_layer=2, n_head=2, n_embd=64, context_length=128, vocab_size=4096),
+    # the same CPU sizes as Llamas (untied, two query heads per key/value head)
+    'llama-nano': dict(**LLAMA, n_layer=4, n_head=4, n_kv_head=2, n_embd=128, context_length=64,
+                       vocab_size=4096, tie_weights=False),
+    'llama-tiny': dict(**LLAMA, n_layer=2, n_head=4, n_kv_head=2, n_embd=64, context_length=128,
+                       vocab_size=4096, tie_weights=False),
 }
-
 
 # %% ../nbs/api/05_model.ipynb #31cba178
 class MLP(nn.Module):
-    "The feed-forward half of a block: widen 4x, tanh GELU, project back."
+    "The feed-forward half of a block: widen 4x, GELU (tanh approximation: GPT-2's), project back."
     def __init__(self, cfg:GPTConfig):
         super().__init__()
-        self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
-        self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.c_fc = nn.Linear(cfg.n_embd, cfg.ffn_size, bias=cfg.bias)
+        self.c_proj = nn.Linear(cfg.ffn_size, cfg.n_embd, bias=cfg.bias)
         self.dropout = nn.Dropout(cfg.dropout)
-    def forward(self, x): return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate='tanh')))
+        self.approximate = 'none' if cfg.mlp == 'gelu_exact' else 'tanh'
+    def forward(self, x):
+        return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate=self.approximate)))
+
+def make_norm(cfg:GPTConfig)->nn.Module:
+    "The norm `cfg` asks for: GPT-2's LayerNorm, or Llama's RMSNorm (`llmlit.llama`)."
+    if cfg.norm == 'rmsnorm': return nn.RMSNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
+    return nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon, bias=cfg.bias)
 
 class Block(nn.Module):
-    "One pre-norm transformer block: x + attention(LayerNorm(x)), then x + MLP(LayerNorm(x))."
+    "One pre-norm transformer block: x + attention(norm(x)), then x + MLP(norm(x))."
     def __init__(self, cfg:GPTConfig):
         super().__init__()
-        self.ln_1 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon, bias=cfg.bias)
-        self.attn = CausalSelfAttention(cfg.n_embd, cfg.n_head, cfg.dropout,
-                                        qkv_bias=cfg.qkv_bias, bias=cfg.bias)
-        self.ln_2 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon, bias=cfg.bias)
-        self.mlp = MLP(cfg)
-    def forward(self, x, key_mask=None, cache=None):
-        x = x + self.attn(self.ln_1(x), key_mask=key_mask, cache=cache)
+        self.ln_1 = make_norm(cfg)
+        self.attn = CausalSelfAttention(cfg.n_embd, cfg.n_head, cfg.dropout, qkv_bias=cfg.qkv_bias,
+                                        bias=cfg.bias, n_kv_head=cfg.n_kv_head, fused=cfg.fused_qkv)
+        self.ln_2 = make_norm(cfg)
+        self.mlp = (SwiGLU(cfg.n_embd, cfg.ffn_size, cfg.bias, cfg.dropout)
+                    if cfg.mlp == 'swiglu' else MLP(cfg))
+    def forward(self, x, key_mask=None, cache=None, rope=None):
+        x = x + self.attn(self.ln_1(x), key_mask=key_mask, cache=cache, rope=rope)
         return x + self.mlp(self.ln_2(x))
-
 
 # %% ../nbs/api/05_model.ipynb #42959621
 def check_token_ids(idx:torch.Tensor, vocab_size:int):
@@ -116,22 +162,28 @@ class KVCaches(list):
         for c in self: c.reset()
 
 class GPT(nn.Module):
-    "GPT-2: token and position embeddings, `n_layer` pre-norm blocks, final LayerNorm, LM head."
+    """GPT-2: token and position embeddings, `n_layer` pre-norm blocks, final LayerNorm, LM head;
+    with `GPTConfig.norm`, `mlp`, `pos` and `n_kv_head`, the Llama family (`llmlit.llama`)."""
     def __init__(self, config:GPTConfig):
         super().__init__()
         self.config, self.tokenizer = config, None   # the tokenizer: set by loaders that have one
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
-        self.wpe = nn.Embedding(config.context_length, config.n_embd)
+        # positions: GPT-2's learned table, or rotary angles (no parameters, not in the state dict)
+        rope = config.pos == 'rope'
+        self.wpe = None if rope else nn.Embedding(config.context_length, config.n_embd)
+        self.inv_freq = rope_frequencies(config.head_dim, config.rope_theta,
+                                         config.rotary_fraction) if rope else None
         self.drop = nn.Dropout(config.dropout)
         self.h = nn.ModuleList(Block(config) for _ in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon, bias=config.bias)
+        self.ln_f = make_norm(config)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         if config.tie_weights: self.lm_head.weight = self.wte.weight
         if config.init == 'gpt2':
             self.apply(self._init_weights)
             resid_std = 0.02 / math.sqrt(2 * config.n_layer)
             for n, p in self.named_parameters():
-                if n.endswith('c_proj.weight'): nn.init.normal_(p, mean=0.0, std=resid_std)
+                if n.endswith(('c_proj.weight', 'o_proj.weight', 'down_proj.weight')):   # residual
+                    nn.init.normal_(p, mean=0.0, std=resid_std)
 
     def _init_weights(self, m):
         if isinstance(m, (nn.Linear, nn.Embedding)): nn.init.normal_(m.weight, mean=0.0, std=0.02)
@@ -163,12 +215,16 @@ class GPT(nn.Module):
         if check and not torch.compiler.is_compiling(): self.check_ids(idx)
         if attention_mask is None: pos = torch.arange(past, past + T, device=idx.device)[None]
         else: pos = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -T:]   # real tokens only
-        x = self.drop(self.wte(idx) + self.wpe(pos))
+        x = self.wte(idx)
+        if self.wpe is not None: x = x + self.wpe(pos)
+        x = self.drop(x)
+        rope = rope_angles(self.inv_freq, pos) if self.inv_freq is not None else None
         recompute = self.checkpointing and self.training and torch.is_grad_enabled() and not cache
         for i, block in enumerate(self.h):
             if recompute:   # keep each block's input only; its inside is recomputed in backward
-                x = torch.utils.checkpoint.checkpoint(block, x, attention_mask, use_reentrant=False)
-            else: x = block(x, key_mask=attention_mask, cache=cache[i] if cache else None)
+                x = torch.utils.checkpoint.checkpoint(block, x, attention_mask, None, rope,
+                                                      use_reentrant=False)
+            else: x = block(x, attention_mask, cache[i] if cache else None, rope)
         return self.ln_f(x)
 
     checkpointing = False   # gradient checkpointing: `gradient_checkpointing_enable()`
@@ -180,7 +236,8 @@ class GPT(nn.Module):
                   )->KVCaches:
         "Empty KV caches, one per layer, for `batch_size` sequences of `max_len` (the context)."
         p, c = self.wte.weight, self.config
-        return KVCaches(KVCache(batch_size, c.n_head, c.head_dim, max_len or c.context_length,
+        kv = c.n_kv_head or c.n_head   # grouped-query attention caches the key/value heads only
+        return KVCaches(KVCache(batch_size, kv, c.head_dim, max_len or c.context_length,
                                 device or p.device, dtype or p.dtype) for _ in self.h)
 
     # what every stage asks of a backbone, by the same names for any model (`llmlit.backbone`)
@@ -196,7 +253,7 @@ class GPT(nn.Module):
     def num_params(self, non_embedding:bool=False)->int:
         "Parameters (a tied matrix once); `non_embedding` leaves out the position table (nanoGPT)."
         n = sum(p.numel() for p in self.parameters())   # parameters() yields a shared tensor once
-        return n - self.wpe.weight.numel() if non_embedding else n
+        return n - self.wpe.weight.numel() if non_embedding and self.wpe is not None else n
 
     def flops_per_token(self, seq_len:int|None=None)->int:
         "Training FLOPs per token: 6N for the weights + 12 n_layer n_embd T for attention (PaLM)."
@@ -236,6 +293,48 @@ def llmlit_to_hf(sd:dict)->dict:
     return {(k if k.startswith('lm_head') else f'transformer.{k}'): (v.t().contiguous() if k.endswith(_CONV1D) else v)
             for k, v in sd.items()}
 
+# %% ../nbs/api/05_model.ipynb #46d3a210
+# transformers' Llama/Qwen2 block names -> llmlit's; inside attention and MLP the names are the same
+_LLAMA_BLOCK = {'input_layernorm': 'ln_1', 'post_attention_layernorm': 'ln_2', 'self_attn': 'attn'}
+_LLAMA_TOP = {'embed_tokens.weight': 'wte.weight', 'norm.weight': 'ln_f.weight'}
+
+def llama_to_llmlit(sd:dict, cfg:GPTConfig|None=None)->dict:
+    """A transformers `LlamaForCausalLM` or `Qwen2ForCausalLM` state dict in llmlit's names (with
+    q, k, v stacked into `c_attn` if `cfg.fused_qkv`)."""
+    out = {}
+    for k, v in sd.items():
+        k = k.removeprefix('model.')
+        if k.endswith('rotary_emb.inv_freq'): continue   # old checkpoints kept the angles
+        if k in _LLAMA_TOP: k = _LLAMA_TOP[k]
+        elif m := re.fullmatch(r'layers\.(\d+)\.([a-z_]+)\.(.+)', k):
+            k = f'h.{m[1]}.{_LLAMA_BLOCK.get(m[2], m[2])}.{m[3]}'
+        out[k] = v   # anything else (lm_head.weight, or unexpected: reported by the loader)
+    if cfg is not None and cfg.fused_qkv:
+        for k in [k for k in out if '.attn.q_proj.' in k]:
+            a = k.split('.attn.q_proj.')
+            parts = [out.pop(f'{a[0]}.attn.{p}_proj.{a[1]}') for p in 'qkv']
+            out[f'{a[0]}.attn.c_attn.{a[1]}'] = torch.cat(parts)
+            out[f'{a[0]}.attn.c_proj.{a[1]}'] = out.pop(f'{a[0]}.attn.o_proj.{a[1]}')
+    return out
+
+def llmlit_to_llama(sd:dict, cfg:GPTConfig)->dict:
+    "The inverse of `llama_to_llmlit`: transformers' Llama names (q, k, v apart)."
+    sd, inv = dict(sd), {v: k for k, v in _LLAMA_BLOCK.items()}
+    if cfg.fused_qkv:
+        q, kv = cfg.n_head * cfg.head_dim, (cfg.n_kv_head or cfg.n_head) * cfg.head_dim
+        for k in [k for k in sd if '.attn.c_attn.' in k]:
+            a = k.split('.attn.c_attn.')
+            for p, t in zip('qkv', sd.pop(k).split([q, kv, kv])):
+                sd[f'{a[0]}.attn.{p}_proj.{a[1]}'] = t.contiguous()
+            sd[f'{a[0]}.attn.o_proj.{a[1]}'] = sd.pop(f'{a[0]}.attn.c_proj.{a[1]}')
+    out, top = {}, {v: k for k, v in _LLAMA_TOP.items()}
+    for k, v in sd.items():
+        if k in top: k = f'model.{top[k]}'
+        elif m := re.fullmatch(r'h\.(\d+)\.([a-z_0-9]+)\.(.+)', k):
+            k = f'model.layers.{m[1]}.{inv.get(m[2], m[2])}.{m[3]}'
+        out[k] = v
+    return out
+
 # %% ../nbs/api/05_model.ipynb #eb65cee2
 def _load_safetensors(f:Path)->dict:
     from safetensors.torch import load_file
@@ -265,20 +364,70 @@ def _resolve(name_or_dir:str)->Path:
                                 f'(offline? set HF_HOME to a cache that has it): {e}') from e
 
 def config_from_hf(hf:dict)->GPTConfig:
-    "A `GPTConfig` from a transformers GPT-2 `config.json`."
-    if hf.get('model_type') != 'gpt2': raise ValueError(f"Expected a GPT-2 config (model_type 'gpt2'), got {hf.get('model_type')!r}.")
+    "A `GPTConfig` from a transformers GPT-2, Llama or Qwen2 `config.json`."
+    mt = hf.get('model_type')
+    if mt in ('llama', 'qwen2'): return _llama_config(hf)
+    if mt != 'gpt2':
+        raise ValueError(f"Expected a GPT-2, Llama or Qwen2 config (model_type 'gpt2', 'llama' or "
+                         f"'qwen2'), got {mt!r}; load it as a transformers backbone instead.")
     if hf.get('activation_function', 'gelu_new') not in ('gelu_new', 'gelu_pytorch_tanh'):
         raise ValueError(f"Only tanh GELU is supported, got activation_function={hf['activation_function']!r}.")
     return GPTConfig(vocab_size=hf['vocab_size'], context_length=hf.get('n_positions', hf.get('n_ctx', 1024)),
                      n_layer=hf['n_layer'], n_head=hf['n_head'], n_embd=hf['n_embd'], dropout=0.0, qkv_bias=True, bias=True,
                      tie_weights=hf.get('tie_word_embeddings', True), layer_norm_epsilon=hf.get('layer_norm_epsilon', 1e-5))
 
+def _llama_config(hf:dict)->GPTConfig:
+    mt, rope = hf['model_type'], dict(hf.get('rope_parameters') or {})   # transformers 5: rope_parameters
+    need = ('vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads',
+            'intermediate_size', 'max_position_embeddings')
+    if lack := [k for k in need if not isinstance(hf.get(k), int)]:
+        raise ValueError(f'This {mt} config.json lacks {", ".join(lack)} (integers every {mt} '
+                         'config has).')
+    theta = rope.get('rope_theta', hf.get('rope_theta', 10000.0))
+    kind = rope.get('rope_type') or (hf.get('rope_scaling') or {}).get('rope_type', 'default')
+    fraction = rope.get('partial_rotary_factor', hf.get('partial_rotary_factor', 1.0))
+    refuse = lambda why: ValueError(f'This {mt} config has {why}, which llmlit\'s implementation '
+                                    'does not have; load it as a transformers backbone instead.')
+    if kind != 'default' or hf.get('rope_scaling'): raise refuse(f'RoPE scaling {kind!r}')
+    if fraction != 1.0: raise refuse(f'partial_rotary_factor={fraction}')
+    if hf.get('hidden_act', 'silu') != 'silu': raise refuse(f"hidden_act={hf['hidden_act']!r}")
+    if mt == 'qwen2' and hf.get('use_sliding_window'): raise refuse('sliding-window attention')
+    heads, width = hf['num_attention_heads'], hf['hidden_size']
+    if hf.get('head_dim') not in (None, width // heads):
+        raise refuse(f"head_dim={hf['head_dim']} (not hidden_size / num_attention_heads)")
+    if mt == 'qwen2': qkv_bias, bias = True, False   # Qwen2: biases on q, k, v only
+    else:
+        qkv_bias = bias = bool(hf.get('attention_bias', False))
+        if bool(hf.get('mlp_bias', False)) != bias:
+            raise refuse('attention_bias != mlp_bias')
+    return GPTConfig(vocab_size=hf['vocab_size'], context_length=hf['max_position_embeddings'],
+                     n_layer=hf['num_hidden_layers'], n_head=heads, n_embd=width,
+                     n_kv_head=hf.get('num_key_value_heads') or heads,
+                     intermediate_size=hf['intermediate_size'], norm='rmsnorm', mlp='swiglu',
+                     pos='rope', rope_theta=float(theta), qkv_bias=qkv_bias, bias=bias, fused_qkv=False,
+                     tie_weights=hf.get('tie_word_embeddings', False), dropout=0.0,
+                     layer_norm_epsilon=float(hf.get('rms_norm_eps', 1e-6)))
+
+def hf_family(cfg:GPTConfig)->str|None:
+    "The transformers architecture that computes what `cfg` does: 'gpt2', 'llama', 'qwen2' or None."
+    gpt2 = dict(norm='layernorm', mlp='gelu', pos='learned')
+    if all(getattr(cfg, k) == v for k, v in gpt2.items()) and cfg.n_kv_head in (None, cfg.n_head):
+        return 'gpt2' if cfg.fused_qkv else None
+    if (cfg.norm, cfg.mlp, cfg.pos, cfg.rotary_fraction) != ('rmsnorm', 'swiglu', 'rope', 1.0):
+        return None
+    if cfg.qkv_bias == cfg.bias: return 'llama'
+    return 'qwen2' if cfg.qkv_bias and not cfg.bias else None
+
 # %% ../nbs/api/05_model.ipynb #c033f88c
 LLMLIT_MODEL_TYPE = 'llmlit-gpt'
 
 @torch.no_grad()
 def from_pretrained(name_or_dir:str|Path, **overrides)->GPT:
-    "A `GPT` from an llmlit folder, a transformers GPT-2 folder, or a hub name (`gpt2`, `gpt2-medium`, ...)."
+    """A `GPT` from an llmlit folder, a transformers GPT-2, Llama or Qwen2 folder, a `.gguf` file
+    of those (dequantized), or a hub name (`gpt2`, `HuggingFaceTB/SmolLM2-135M-Instruct`, ...)."""
+    if str(name_or_dir).lower().endswith('.gguf'):
+        from llmlit.backbone import gguf_to_folder   # transformers reads GGUF (`llmlit.backbone`)
+        name_or_dir = gguf_to_folder(name_or_dir)
     d = _resolve(str(name_or_dir))
     if not (d/'config.json').exists(): raise FileNotFoundError(f'No config.json in {d}.')
     raw = json.loads((d/'config.json').read_text())
@@ -290,7 +439,8 @@ def from_pretrained(name_or_dir:str|Path, **overrides)->GPT:
     cfg = replace(cfg, **overrides)
     model = GPT(cfg)
     sd = _read_weights(d)
-    load_state_dict_strict(model, sd if ours else hf_to_llmlit(sd), source=str(d))
+    if not ours: sd = hf_to_llmlit(sd) if raw['model_type'] == 'gpt2' else llama_to_llmlit(sd, cfg)
+    load_state_dict_strict(model, sd, source=str(d))
     return model.eval()
 
 def save_pretrained(model:GPT, path:str|Path, tokenizer=None)->Path:
@@ -315,21 +465,43 @@ def _special_ids(model:GPT, tokenizer=None)->dict:
     "bos/eos/pad ids for a transformers config: the tokenizer's own; without one, GPT-2's 50256 if it fits."
     tok = tokenizer if tokenizer is not None else getattr(model, 'tokenizer', None)
     if tok is not None: return {'bos_token_id': tok.bos_id, 'eos_token_id': tok.eos_id, 'pad_token_id': tok.pad_id}
-    eot = 50256 if model.config.vocab_size > 50256 else None   # GPT-2's <|endoftext|>
+    eot = 50256 if model.config.vocab_size > 50256 and hf_family(model.config) == 'gpt2' else None
     return {'bos_token_id': eot, 'eos_token_id': eot, 'pad_token_id': None}
+
+def _llama_hf(c:GPTConfig, family:str, ids:dict):
+    "An empty `LlamaForCausalLM` or `Qwen2ForCausalLM` of `c`'s shape."
+    import transformers as tf
+    kw = dict(vocab_size=c.vocab_size, hidden_size=c.n_embd, intermediate_size=c.ffn_size,
+              num_hidden_layers=c.n_layer, num_attention_heads=c.n_head,
+              num_key_value_heads=c.n_kv_head or c.n_head, max_position_embeddings=c.context_length,
+              rms_norm_eps=c.layer_norm_epsilon, tie_word_embeddings=c.tie_weights,
+              hidden_act='silu', attention_dropout=c.dropout, head_dim=c.head_dim,
+              rope_parameters={'rope_type': 'default', 'rope_theta': c.rope_theta}, **ids)
+    if family == 'llama':
+        return tf.LlamaForCausalLM(tf.LlamaConfig(attention_bias=c.bias, mlp_bias=c.bias, **kw))
+    return tf.Qwen2ForCausalLM(tf.Qwen2Config(use_sliding_window=False, **kw))
 
 @torch.no_grad()
 def to_hf(model:GPT, tokenizer=None):
-    "A `transformers.GPT2LMHeadModel` with `model`'s weights, and the tokenizer's bos/eos/pad ids."
+    """A transformers model with `model`'s weights (`GPT2LMHeadModel`, `LlamaForCausalLM` or
+    `Qwen2ForCausalLM`, by `hf_family`), and the tokenizer's bos/eos/pad ids."""
     from transformers import GPT2Config, GPT2LMHeadModel
     c = model.config
-    ids = _special_ids(model, tokenizer)
-    hf = GPT2LMHeadModel(GPT2Config(
-        vocab_size=c.vocab_size, n_positions=c.context_length, n_embd=c.n_embd, n_layer=c.n_layer, n_head=c.n_head,
-        activation_function='gelu_new', layer_norm_epsilon=c.layer_norm_epsilon, tie_word_embeddings=c.tie_weights,
-        resid_pdrop=c.dropout, embd_pdrop=c.dropout, attn_pdrop=c.dropout, **ids))
+    ids, family = _special_ids(model, tokenizer), hf_family(c)
+    if family is None:
+        raise ValueError(f'to_hf: no transformers architecture computes this mix (norm={c.norm!r}, '
+                         f'mlp={c.mlp!r}, pos={c.pos!r}, rotary_fraction={c.rotary_fraction}, '
+                         f'n_kv_head={c.n_kv_head}); GPT-2 and the Llama family can be exported.')
+    if family != 'gpt2':
+        hf = _llama_hf(c, family, ids)
+        sd = llmlit_to_llama(model.state_dict(), c)
+    else:
+        hf = GPT2LMHeadModel(GPT2Config(
+            vocab_size=c.vocab_size, n_positions=c.context_length, n_embd=c.n_embd, n_layer=c.n_layer, n_head=c.n_head,
+            activation_function='gelu_new', layer_norm_epsilon=c.layer_norm_epsilon, tie_word_embeddings=c.tie_weights,
+            resid_pdrop=c.dropout, embd_pdrop=c.dropout, attn_pdrop=c.dropout, **ids))
+        sd = llmlit_to_hf(model.state_dict())
     for k, v in ids.items(): setattr(hf.generation_config, k, v)   # what generate() stops and pads with
-    sd = llmlit_to_hf(model.state_dict())
     target = hf.state_dict()
     for k in target:   # fill what our model leaves out (biases of a bias-free model) with zeros
         if k not in sd and (k.endswith('.bias') and not k.endswith('attn.bias')): sd[k] = torch.zeros_like(target[k])
@@ -340,7 +512,7 @@ def to_hf(model:GPT, tokenizer=None):
     return hf.eval()
 
 def save_hf(model:GPT, path:str|Path, tokenizer=None)->Path:
-    "Write a transformers GPT-2 folder (safetensors), with the tokenizer (given, or the model's own)."
+    "Write a transformers folder (GPT-2, Llama or Qwen2; safetensors), with the tokenizer (given, or the model's own)."
     path, tok = Path(path), tokenizer if tokenizer is not None else getattr(model, 'tokenizer', None)
     to_hf(model, tok).save_pretrained(path, safe_serialization=True)
     if tok is not None: tok.save(path)

@@ -292,7 +292,9 @@ def check_init_tokenizer(init_from:str, own:Tokenizer|None, tok:Tokenizer, spec:
         f'Leave data.tokenizer unset (or set it to {init_from}) to train on the model\'s own.')
 
 # %% ../nbs/api/09_pretrain.ipynb #cfa023b5
-_ARCH = ('vocab_size', 'context_length', 'n_layer', 'n_head', 'n_embd', 'dropout', 'qkv_bias', 'bias', 'tie_weights', 'init')
+_ARCH = ('vocab_size', 'context_length', 'n_layer', 'n_head', 'n_embd', 'dropout', 'qkv_bias', 'bias',
+         'tie_weights', 'init', 'norm', 'mlp', 'intermediate_size', 'pos', 'rope_theta',
+         'rotary_fraction', 'n_kv_head', 'fused_qkv')
 
 def _device_peak_flops(device)->float|None:
     "Peak FLOP/s of a known GPU (Lightning's table, bf16 dense), else None."
@@ -313,6 +315,14 @@ class LitCausalLM(pl.LightningModule):
         dropout:Optional[float]=None, qkv_bias:Optional[bool]=None, bias:Optional[bool]=None,
         tie_weights:Optional[bool]=None,
         init:Optional[str]=None,            # 'gpt2' or 'torch' (see GPTConfig)
+        # the Llama family (llmlit.llama): preset llama-nano, or these on any preset
+        norm:Optional[str]=None,            # 'layernorm' or 'rmsnorm'
+        mlp:Optional[str]=None,             # 'gelu', 'gelu_exact' or 'swiglu'
+        intermediate_size:Optional[int]=None,  # MLP width (default 4 n_embd; swiglu 8/3 n_embd)
+        pos:Optional[str]=None,             # 'learned' or 'rope'
+        rope_theta:Optional[float]=None, rotary_fraction:Optional[float]=None,
+        n_kv_head:Optional[int]=None,       # grouped-query attention: key/value heads
+        fused_qkv:Optional[bool]=None,      # GPT-2's one c_attn, or Llama's q/k/v_proj
         init_from:Optional[str]=None,       # start from a backbone: a folder, hub id or .gguf file
         trust_remote_code:bool=False,       # let a hub model run its own code (never by default)
         lora:Optional[LoRAArgs]=None,       # train LoRA adapters on init_from (see llmlit.lora)

@@ -6,7 +6,7 @@ Docs: https://llmlit.github.io/llmlit/api/training.html.md"""
 
 # %% ../nbs/api/08_training.ipynb #baf047fd
 from __future__ import annotations
-import math
+import dataclasses, math
 import torch
 import torch.nn.functional as F
 import tempfile
@@ -97,8 +97,10 @@ _SHAPE_KEYS = ('model_type', 'vocab_size', 'hidden_size', 'num_hidden_layers',
 def _arch_key(arch:dict)->dict:
     "What in an architecture changes the shapes or the function (not dropout, not the init)."
     c = arch.get('config', {})
-    if arch.get('kind') == 'llmlit':
-        return {'kind': 'llmlit', **{k: v for k, v in c.items() if k not in ('dropout', 'init')}}
+    if arch.get('kind') == 'llmlit':   # fields added since a checkpoint was written: their defaults
+        from llmlit.model import GPTConfig
+        full = {f.name: f.default for f in dataclasses.fields(GPTConfig)} | c
+        return {'kind': 'llmlit', **{k: v for k, v in full.items() if k not in ('dropout', 'init')}}
     return {'kind': arch.get('kind'), **{k: c[k] for k in _SHAPE_KEYS if k in c}}
 
 def save_backbone_state(module, ckpt:dict):

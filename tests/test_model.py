@@ -86,8 +86,11 @@ def test_bad_inputs(tmp_path, hf_dir):
         GPT.from_pretrained(d, n_embd=32)
     with pytest.raises(FileNotFoundError, match='neither a local folder nor a Hugging Face model'):
         GPT.from_pretrained('no-such-org/no-such-model')
-    (tmp_path/'config.json').write_text('{"model_type": "llama"}')
-    with pytest.raises(ValueError, match="Expected a GPT-2 config"): GPT.from_pretrained(tmp_path)
+    (tmp_path/'config.json').write_text('{"model_type": "mistral"}')
+    with pytest.raises(ValueError, match="Expected a GPT-2, Llama or Qwen2 config"): GPT.from_pretrained(tmp_path)
+    (tmp_path/'config.json').write_text('{"model_type": "llama", "vocab_size": 10}')
+    with pytest.raises(ValueError, match="llama config.json lacks hidden_size, num_hidden_layers"):
+        GPT.from_pretrained(tmp_path)
 
 def test_gpt2_preset_size():
     with torch.device('meta'): m = GPT(GPTConfig.from_preset('gpt2'))
