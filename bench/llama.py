@@ -8,7 +8,7 @@
   (`GPT.from_pretrained`) and in transformers' (`LlamaForCausalLM`, sdpa), greedy, batch 1, 128 new tokens from a chat prompt,
   end-of-text ignored so both make all 128: llmlit's `generate` against transformers' `generate`. The tokens are checked equal.
 - **train**: one training step (forward, cross-entropy, backward, AdamW step) of SmolLM2-135M's architecture (random weights,
-  copied into both) on 4 x 256 tokens: llmlit's `GPT` against transformers' `LlamaForCausalLM` (sdpa).
+  copied into both) on 2 x 256 tokens: llmlit's `GPT` against transformers' `LlamaForCausalLM` (sdpa).
 - **nanogpt**: nanoGPT's shakespeare_char CPU model (4 layers, 4 heads, width 128, context 64, batch 12, vocabulary 65, no
   biases, tied embeddings) in a plain loop with gradient clipping: nanoGPT's model (written out below as its model.py computes
   it: exact GELU, LayerNorm without bias) against llmlit's `GPT` with GPT-2's tanh GELU (`mlp='gelu'`, the default) and with
@@ -39,7 +39,8 @@ def part_gen(rounds):
     x = torch.tensor([ids])
     def run_ours(): return generate(ours, ids, max_new_tokens=128)
     def run_hf():
-        with torch.inference_mode(): return hf.generate(x, max_new_tokens=128, do_sample=False)[0]
+        with torch.inference_mode():   # the mask given: else transformers masks the prompt's <|im_end|> (its pad id)
+            return hf.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=128, do_sample=False)[0]
     variants = {'llmlit generate': run_ours, 'transformers generate': run_hf}
     out, secs = {}, {k: [] for k in variants}
     for f in variants.values(): f()   # warm up
@@ -61,7 +62,7 @@ def _step_fn(model, hf:bool):
         return loss.item()
     return step
 
-def part_train(rounds, steps=3, B=4, T=256):
+def part_train(rounds, steps=3, B=2, T=256):
     import torch
     from llmlit.model import GPT, GPTConfig, to_hf
     torch.manual_seed(0)
@@ -188,7 +189,7 @@ def main():
                   f"{t['transformers generate']:.1f} tok/s: {g['ratio']:.3f}x; tokens equal: {g['tokens_equal']}")
         if 'train' in r:
             s = list(r['train']['step_s'].items())
-            print(f"{n} thread(s) train step SmolLM2-135M, 4 x 256 tokens: {s[0][0]} {s[0][1]:.3f} s, {s[1][0]} "
+            print(f"{n} thread(s) train step SmolLM2-135M, 2 x 256 tokens: {s[0][0]} {s[0][1]:.3f} s, {s[1][0]} "
                   f"{s[1][1]:.3f} s: {r['train']['ratio']:.3f}x")
         if 'nanogpt' in r:
             for k, v in r['nanogpt']['step_ms'].items():
