@@ -211,6 +211,9 @@ CASES = [
     ('lora-unknown-quantize', S('--data.path', '{d}/sft_good.json', '--model.lora', '{"quantize": "int4"}'), 2,
      ['model.lora.quantize must be one of nf4, fp4', 'int4']),
     ('lora-unknown-field', S('--data.path', '{d}/sft_good.json', '--model.lora', '{"rank": 8}'), 2, ['rank']),
+    ('llama-kv-heads-not-dividing', P('--model.preset', 'llama-tiny', '--model.n_kv_head', '3'), 2,
+     ['n_kv_head=3 must divide n_head=4']),
+    ('unknown-norm', P('--model.norm', 'batchnorm'), 2, ["GPTConfig.norm must be one of 'layernorm', 'rmsnorm'", 'batchnorm']),
     ('lora-on-a-fresh-model', ['pretrain', '--data.source', '{d}/text.txt', *PRE, '--model.lora', '{"r": 4}'], 2,
      ['model.lora adapts a pretrained model', 'model.init_from']),
     # classify predict

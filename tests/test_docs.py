@@ -78,7 +78,8 @@ def test_sidebar_reads_in_learning_order():
     known = ['Build', 'Train', 'Evaluate', 'Export', 'Plumbing', 'Tutorials']
     assert [s for s in known if s in order] == order, order
     stem = lambda p: Path(p).stem.split('_', 1)[-1]
-    assert [stem(p) for p in sections['Build']] == ['tokenizer', 'attention', 'model', 'backbone', 'generate']
+    assert [stem(p) for p in sections['Build']] == ['tokenizer', 'attention', 'model', 'llama', 'backbone',
+                                                     'generate']
     assert [stem(p) for p in sections['Train']][:1] == ['training'], 'the shared training code opens Train'
     assert [stem(p) for p in sections['Plumbing']] == ['core', 'data', 'run', 'cli']
     assert all(p.startswith('tutorials/') for p in sections['Tutorials'])
