@@ -29,8 +29,9 @@ class KVCache:
     def __init__(self, batch_size:int, n_head:int, head_dim:int, max_len:int,
                  device=None, dtype=torch.float32):
         shape = (batch_size, n_head, max_len, head_dim)
-        self.k = torch.zeros(shape, device=device, dtype=dtype)
-        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        # empty, not zeros: only the filled positions are ever read
+        self.k = torch.empty(shape, device=device, dtype=dtype)
+        self.v = torch.empty(shape, device=device, dtype=dtype)
         self.len = 0    # positions filled so far
 
     def update(self, k:torch.Tensor, v:torch.Tensor)->tuple[torch.Tensor, torch.Tensor]:
@@ -99,7 +100,7 @@ class CausalSelfAttention(nn.Module):
     )->torch.Tensor:                       # (B, T, n_embd)
         B, T, C = x.shape
         H, G, hs = self.n_head, self.n_kv_head, self.head_dim
-        if self.fused:   # split, not sliced: a split's backward is one concatenation, a slice's a fill
+        if self.fused:   # split, not sliced: a split's backward concatenates, a slice's fills zeros
             q, k, v = self.c_attn(x).view(B, T, H + 2 * G, hs).split([H, G, G], dim=2)
         else:
             q, k = self.q_proj(x).view(B, T, H, hs), self.k_proj(x).view(B, T, G, hs)

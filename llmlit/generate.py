@@ -81,7 +81,8 @@ def generate_steps(
         else:                                           # prefill (or no cache): the last C tokens
             ids_c, mask_c = ids[:, -C:], mask[:, -C:]
             if use_cache:
-                if cache is None: cache = model.new_cache(B, C)
+                # room for what this call can fill, not the whole context (SmolLM2's: 8,192)
+                if cache is None: cache = model.new_cache(B, min(C, ids.shape[1] + max_new_tokens))
                 cache.reset()
             x, m = ids_c, (mask_c if padded and bool((mask_c == 0).any()) else None)
             padded = m is not None

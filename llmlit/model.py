@@ -73,7 +73,8 @@ class GPTConfig:
                 isinstance(self.intermediate_size, int) and self.intermediate_size > 0):
             raise ValueError(f'GPTConfig.intermediate_size must be a positive integer or None, '
                              f'got {self.intermediate_size!r}.')
-        if self.pos == 'rope': rope_frequencies(self.head_dim, self.rope_theta, self.rotary_fraction)
+        if self.pos == 'rope':   # raises for a fraction that rotates nothing
+            rope_frequencies(self.head_dim, self.rope_theta, self.rotary_fraction)
 
     @property
     def head_dim(self)->int: return self.n_embd // self.n_head
@@ -85,7 +86,7 @@ class GPTConfig:
 
     @classmethod
     def from_preset(cls, name:str, **overrides)->GPTConfig:
-        "A named size (`gpt2`, ..., `smollm2-135m`, `tiny`, `nano`, `llama-nano`, ...) with `overrides`."
+        "A named size (`gpt2`, ..., `smollm2-135m`, `nano`, `llama-nano`, ...) with `overrides`."
         if name not in PRESETS:
             raise ValueError(f'Unknown GPT preset {name!r}. Presets: {", ".join(PRESETS)}.')
         return cls(**{**PRESETS[name], **overrides})
