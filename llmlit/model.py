@@ -219,7 +219,10 @@ class GPT(nn.Module):
         x = self.wte(idx)
         if self.wpe is not None: x = x + self.wpe(pos)
         x = self.drop(x)
-        rope = rope_angles(self.inv_freq, pos) if self.inv_freq is not None else None
+        rope = None
+        if self.inv_freq is not None:   # a plain tensor (no dtype casts): moved once, not each call
+            if self.inv_freq.device != idx.device: self.inv_freq = self.inv_freq.to(idx.device)
+            rope = rope_angles(self.inv_freq, pos)
         recompute = self.checkpointing and self.training and torch.is_grad_enabled() and not cache
         for i, block in enumerate(self.h):
             if recompute:   # keep each block's input only; its inside is recomputed in backward
