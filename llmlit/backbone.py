@@ -117,10 +117,10 @@ class HFCausalLM(nn.Module):
         return self.hf(**self._inputs(input_ids, attention_mask, cache)).logits
 
     def hidden_states(self, input_ids:torch.Tensor, attention_mask:torch.Tensor|None=None,
-                      check:bool=True)->torch.Tensor:
+                      cache:HFCache|None=None, check:bool=True)->torch.Tensor:
         "(B, T, hidden_size): the last block's output after the final norm, what the LM head reads."
         if check and not torch.compiler.is_compiling(): self.check_ids(input_ids)
-        return self.base(**self._inputs(input_ids, attention_mask, None)).last_hidden_state
+        return self.base(**self._inputs(input_ids, attention_mask, cache)).last_hidden_state
 
     def gradient_checkpointing_enable(self):
         "Recompute each block's activations in backward (transformers' own checkpointing)."
