@@ -157,6 +157,12 @@ def test_lm_eval_runs_llmlit_models(tiny, tmp_path):
     assert gen(ours) == gen(ref), (gen(ours), gen(ref))
     lls = lambda res: [x[0][0] for s in sorted(res['samples']['t_hs'], key=lambda s: s['doc_id']) for x in s['resps']]
     assert max(abs(a - b) for a, b in zip(lls(ours), lls(ref))) < 1e-4
+    # and from the shell: lm-eval's own CLI, the llmlit model registered and chosen
+    r = subprocess.run(['llmlit', 'lm-eval', '--model_args', f'model={tmp_path/"model"}', '--tasks', 't_hs',
+                        '--include_path', str(tmp_path), '--limit', '4'], capture_output=True, text=True, timeout=600,
+                       env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert '|t_hs' in r.stdout.replace(' ', '') and 'acc_norm' in r.stdout and 'llmlit' in r.stdout, r.stdout
 
 def llmlit(*args, cwd):
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'}
@@ -199,3 +205,29 @@ def test_bad_benchmark_files(tiny, tmp_path):
         evaluate_task(tiny, None, jsonl_task(tmp_path/'long.jsonl'), progress=False)
     r = llmlit('eval', '--model', 'tiny', '--tasks', f'mine={tmp_path/"no_answer.jsonl"}', cwd=tmp_path)
     assert r.returncode == 2 and 'no_answer.jsonl:2' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+def test_perplexity_on_two_ddp_processes_equals_one(tiny, tmp_path):
+    "`llmlit eval ppl --devices 2 --strategy ddp`: 21 windows split 11/10 (none repeated), the same sums as one process."
+    tiny.save_pretrained(tmp_path/'model', tiny.tokenizer)
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'}
+    out = {}
+    for name, extra in (('one', []), ('two', ['--devices', '2', '--strategy', 'ddp'])):
+        r = subprocess.run(['llmlit', 'eval', 'ppl', '--model', str(tmp_path/'model'), '--data', str(DATA/'the-verdict.txt'),
+                            '--context_length', '256', '--out', str(tmp_path/name), *extra], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr[-3000:]
+        out[name] = json.loads((tmp_path/name/'results.json').read_text())['perplexity']
+    one, two = out['one'], out['two']
+    assert one['tokens'] == two['tokens'] == 5145 and one['bytes'] == two['bytes'] and one['words'] == two['words']
+    assert abs(two['nll'] / one['nll'] - 1) < 1e-6, (one['nll'], two['nll'])
+
+@pytest.mark.skipif(not HS.exists(), reason='no offline HellaSwag sample')
+def test_hellaswag_text_form_reads_as_the_jsonl(tmp_path):
+    "llama.cpp's hellaswag_val_full.txt layout (context, label, four endings per item) gives the same items."
+    task = hellaswag_task(HS)
+    (tmp_path/'hellaswag_val_full.txt').write_text(''.join(f'{it.context}\n{it.gold}\n' + ''.join(f'{c}\n' for c in it.choices)
+                                                           for it in task.items))
+    txt = load_task('hellaswag', tmp_path)
+    assert [(i.context, i.choices, i.gold) for i in txt.items] == [(i.context, i.choices, i.gold) for i in task.items]
+    (tmp_path/'bad.txt').write_text('a\n0\nb\nc\n')
+    with pytest.raises(ValueError, match='bad.txt: 4 lines is not a multiple of 6'): hellaswag_task(tmp_path/'bad.txt')
