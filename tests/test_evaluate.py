@@ -174,12 +174,16 @@ def test_eval_cli(tiny, tmp_path):
     tiny.save_pretrained(tmp_path/'model', tiny.tokenizer)
     mmlu_files(tmp_path)
     r = llmlit('eval', '--model', tmp_path/'model', '--tasks', f'hellaswag={HS},mmlu:abstract_algebra', '--data_dir',
-               tmp_path, '--limit', 10, '--out', tmp_path/'run', cwd=tmp_path)
+               tmp_path, '--limit', 10, '--lm_eval', '--out', tmp_path/'run', cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'run/results.json').read_text())
     assert [t['task'] for t in res['tasks']] == ['hellaswag', 'mmlu:abstract_algebra'] and res['tasks'][0]['n'] == 10
+    for t in res['tasks']:   # --lm_eval: lm-eval's figures on the same items, beside llmlit's
+        assert t['lm_eval']['n'] == 10 and round(t['lm_eval']['metrics']['acc'], 4) == round(t['metrics']['acc'], 4)
     md = (tmp_path/'run/results.md').read_text()
-    assert '| hellaswag | 10 | acc_norm |' in md and '0.2500' in md, md
+    acc_norm = res['tasks'][0]['metrics']['acc_norm']
+    assert f'| hellaswag | 10 | acc_norm | {acc_norm:.4f} |' in md and md.count('| 0.2500 |') == 3, md
+    assert md.splitlines()[4].endswith(f"| {res['tasks'][0]['lm_eval']['metrics']['acc']:.4f} |"), md
     r = llmlit('eval', 'ppl', '--model', tmp_path/'model', '--data', DATA/'the-verdict.txt', '--out', tmp_path/'ppl',
                cwd=tmp_path)
     assert r.returncode == 0, r.stderr
