@@ -20,7 +20,8 @@ from tqdm.auto import tqdm
 from .attention import KVCache
 from .backbone import HFCache, HFCausalLM, load_backbone
 from .core import atomic_write
-from .data import Source, fetch, load_corpus, register_source
+from .data import Source, _truthy, fetch, load_corpus, register_source
+from .training import pad_collate
 from .model import GPT, KVCaches
 from .sft import output_head
 
@@ -311,10 +312,8 @@ def merge_caches(caches:list, masks:list[torch.Tensor]):
 # %% ../nbs/api/14_evaluate.ipynb #d200ea2f
 def _padded(seqs:list[list[int]], device)->tuple[torch.Tensor, torch.Tensor]:
     "Right-padded ids (pad 0, never attended to) and their mask."
-    x = torch.zeros(len(seqs), max(map(len, seqs)), dtype=torch.long)
-    m = torch.zeros_like(x)
-    for r, c in enumerate(seqs): x[r, :len(c)], m[r, :len(c)] = torch.tensor(c, dtype=torch.long), 1
-    return x.to(device), m.to(device)
+    b = pad_collate([{'input_ids': s} for s in seqs], pad_id=0)
+    return b['input_ids'].to(device), b['attention_mask'].to(device)
 
 @torch.no_grad()
 def score_continuations(
@@ -535,19 +534,10 @@ class PerplexityData(pl.LightningDataModule):
         for text, ids in zip(corpus.texts, tok.encode_batch(corpus.texts)):
             for j, (x, y) in enumerate(rolling_windows(ids, h.context_length, h.stride, pre)):
                 first = j == 0
-                self.windows.append({'x': x, 'y': y, 'words': _words(text) if first else 0,
+                self.windows.append({'input_ids': x, 'labels': y, 'words': _words(text) if first else 0,
                                      'bytes': len(text.encode('utf-8')) if first else 0})
 
-    def _collate(self, rows):
-        T = max(len(r['x']) for r in rows)
-        x = torch.zeros(len(rows), T, dtype=torch.long)
-        y = torch.full((len(rows), T), -100, dtype=torch.long)
-        m = torch.zeros(len(rows), T, dtype=torch.long)
-        for i, r in enumerate(rows):
-            n = len(r['x'])
-            x[i, :n], y[i, :n], m[i, :n] = torch.tensor(r['x']), torch.tensor(r['y']), 1
-        return {'input_ids': x, 'targets': y, 'attention_mask': m,
-                'words': torch.tensor([r['words'] for r in rows]), 'bytes': torch.tensor([r['bytes'] for r in rows])}
+    def _collate(self, rows): return pad_collate(rows, pad_id=0)   # labels padded with -100
 
     def test_dataloader(self):
         sampler = None
@@ -570,7 +560,7 @@ class LitPerplexity(pl.LightningModule):
 
     def test_step(self, batch, batch_idx):
         logits = self.model(batch['input_ids'], attention_mask=batch['attention_mask'], check=False)
-        y = batch['targets']
+        y = batch['labels']
         nll = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=-100, reduction='sum')
         self.nll.update(nll.double())
         self.tokens.update((y != -100).sum().double())
@@ -693,8 +683,9 @@ def lm_eval_reference(
     base, splits = _lm_eval_yaml(kind)
     with tempfile.TemporaryDirectory() as d:
         files = {}
-        for split in [s for k, s in splits.items() if s and k != 'training_split' or (k == 'fewshot_split')]:
-            src = source
+        for key, split in splits.items():
+            if key == 'training_split' or not split: continue
+            src = source   # every split reads the task's file; MMLU's dev split its dev file
             if split == 'dev': src = next(iter(sorted(source.parent.parent.rglob(source.name.replace('_test', '_dev')))), None)
             if src is None: continue
             f = Path(d)/f'{split}.jsonl'
@@ -719,19 +710,15 @@ def lm_eval_reference(
     return {'metrics': metrics, 'items': items, 'n': len(items)}
 
 # %% ../nbs/api/14_evaluate.ipynb #3ed0f9b9
-def _truthy(v)->bool: return str(v).lower() in ('1', 'true', 'yes', 'on')
-
 @torch.no_grad()
 def score_windows(model, windows:list[tuple[list[int], list[int]]], batch_size:int=4)->float:
     "Summed log-likelihood of the scored targets of `rolling_windows` (padding and -100 ignored)."
     dev, total = next(model.parameters()).device, 0.0
     for s in range(0, len(windows), batch_size):
-        b = windows[s:s + batch_size]
-        T = max(len(x) for x, _ in b)
-        x = torch.zeros(len(b), T, dtype=torch.long); y = torch.full((len(b), T), -100); m = torch.zeros(len(b), T, dtype=torch.long)
-        for i, (xi, yi) in enumerate(b): x[i, :len(xi)], y[i, :len(yi)], m[i, :len(xi)] = torch.tensor(xi), torch.tensor(yi), 1
-        logits = model(x.to(dev), attention_mask=m.to(dev), check=False).float()
-        total -= float(F.cross_entropy(logits.flatten(0, 1), y.to(dev).flatten(), ignore_index=-100, reduction='sum'))
+        b = pad_collate([{'input_ids': x, 'labels': y} for x, y in windows[s:s + batch_size]], pad_id=0)
+        logits = model(b['input_ids'].to(dev), attention_mask=b['attention_mask'].to(dev), check=False).float()
+        y = b['labels'].to(dev).flatten()
+        total -= float(F.cross_entropy(logits.flatten(0, 1), y, ignore_index=-100, reduction='sum'))
     return total
 
 _LM_EVAL_MODEL = None
