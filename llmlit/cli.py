@@ -24,6 +24,9 @@ VERBS:dict[str,tuple[str,str]] = {
     'sft': ('llmlit.sft:sft_main', 'instruction-finetune any backbone (--config FILE.yaml); sft inspect --config FILE shows the loss masks'),
     'eval': ('llmlit.evaluate:eval_main', 'benchmarks as lm-eval scores them: eval --model SPEC --tasks hellaswag,mmlu:anatomy; eval ppl --data SOURCE'),
     'lm-eval': ('llmlit.evaluate:lm_eval_main', "lm-eval's own CLI with llmlit models: lm-eval --model_args model=SPEC --tasks TASKS"),
+    'chat': ('llmlit.serve:chat_main', 'chat with a model in the terminal: chat --model SPEC (/reset, /system TEXT, /exit)'),
+    'serve': ('llmlit.serve:serve_main', 'serve a model through the OpenAI API: serve --model SPEC --port 8000'),
+    'judge': ('llmlit.judge:judge_main', 'LLM-as-judge: judge answer, judge single|pairwise|alpaca --judge_base_url URL, judge show'),
 }
 
 # %% ../nbs/api/99_cli.ipynb #8cf30815
