@@ -70,12 +70,12 @@ def test_every_exported_name_has_its_own_docstring(mod):
     assert not missing, f'llmlit.{mod}: no docstring of their own: {missing}'
 
 def test_sidebar_reads_in_learning_order():
-    "Build, train, evaluate, export, then plumbing; tutorials in a section of their own; every notebook listed once."
+    "Build, train, evaluate, serve, export, then plumbing; tutorials in a section of their own; every notebook listed once."
     side = yaml.safe_load((ROOT/'nbs/sidebar.yml').read_text())['website']['sidebar']['contents']
     assert side[0] == 'index.ipynb'
     sections = {s['section']: s['contents'] for s in side[1:]}
     order = [s['section'] for s in side[1:]]
-    known = ['Build', 'Train', 'Evaluate', 'Export', 'Plumbing', 'Tutorials']
+    known = ['Build', 'Train', 'Evaluate', 'Serve', 'Export', 'Plumbing', 'Tutorials']
     assert [s for s in known if s in order] == order, order
     stem = lambda p: Path(p).stem.split('_', 1)[-1]
     assert [stem(p) for p in sections['Build']] == ['tokenizer', 'attention', 'model', 'llama', 'backbone',

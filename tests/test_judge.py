@@ -49,12 +49,12 @@ def test_judge_pipeline_resumes_after_a_kill(judge_server, tmp_path):
     q.write_text(''.join(json.dumps(r) + '\n' for r in QUESTIONS))
     for name, extra in [('smol', []), ('smol-terse', ['--system', 'Answer in as few words as possible.'])]:
         r = run('judge', 'answer', '--model', GGUF, '--questions', q, '--out', tmp_path/f'answers/{name}.jsonl',
-                '--max_new_tokens', 24, *extra)
+                '--max_new_tokens', 16, *extra)
         assert r.returncode == 0, r.stderr
     answers = [json.loads(l) for l in (tmp_path/'answers/smol.jsonl').read_text().splitlines()]
     assert len(answers) == 8 and all(len(a['choices'][0]['turns']) == 2 for a in answers)
 
-    judge = ['--judge_base_url', f'{judge_server}/v1', '--judge_model', 'smol-judge', '--judge_max_tokens', 32]
+    judge = ['--judge_base_url', f'{judge_server}/v1', '--judge_model', 'smol-judge', '--judge_max_tokens', 16]
     out = tmp_path/'run'
     cmd = ['llmlit', 'judge', 'single', '--questions', q, '--answers', tmp_path/'answers/smol.jsonl', '--run', out,
            '--concurrency', 2, *judge]
