@@ -105,3 +105,15 @@ def test_judge_bad_inputs(tmp_path):
     r = run('judge', 'single', '--questions', q, '--answers', q, '--run', tmp_path/'r', '--judge_model', 'x')
     assert r.returncode == 2 and 'q.jsonl, line 2: turns must be a list of strings' in r.stderr, r.stderr
     assert 'Traceback' not in r.stderr
+
+def test_unreachable_judge_is_retried_then_reported(tmp_path):
+    "A judge that never answers: the openai client's retries with backoff, then one error line naming what to do."
+    q, a = tmp_path/'q.jsonl', tmp_path/'a.jsonl'
+    q.write_text(json.dumps({'question_id': 1, 'turns': ['Hi']}) + '\n')
+    a.write_text(json.dumps({'question_id': 1, 'model_id': 'm', 'choices': [{'index': 0, 'turns': ['Hello']}]}) + '\n')
+    t = time.time()
+    r = run('judge', 'single', '--questions', q, '--answers', a, '--run', tmp_path/'r', '--judge_model', 'x',
+            '--judge_base_url', f'http://127.0.0.1:{free_port()}/v1', '--max_retries', 2, '--timeout', 5)
+    assert r.returncode == 1 and '1 of 1 judge calls failed after retries' in r.stderr, r.stderr
+    assert 'rerun to ask only the rest' in r.stderr and 'Traceback' not in r.stderr
+    assert time.time() - t > 0.5            # two retries waited (the client's backoff starts at 0.5 s)
