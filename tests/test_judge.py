@@ -7,7 +7,7 @@ import pytest
 
 openai = pytest.importorskip('openai')
 import httpx
-from test_serve import GGUF, free_port
+from test_serve import GGUF, free_port, running_server
 
 pytestmark = pytest.mark.skipif(not GGUF.exists(), reason='no offline SmolLM2')
 
@@ -30,17 +30,7 @@ def run(*args, **kw):
 
 @pytest.fixture(scope='module')
 def judge_server():
-    port = free_port()
-    p = subprocess.Popen(['llmlit', 'serve', '--model', GGUF, '--port', str(port), '--name', 'smol-judge'],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f'http://127.0.0.1:{port}'
-    for _ in range(600):
-        if p.poll() is not None: pytest.fail(f'llmlit serve exited: {p.stdout.read()}')
-        try:
-            if httpx.get(f'{url}/health', timeout=1).status_code == 200: break
-        except httpx.HTTPError: time.sleep(0.5)
-    yield url
-    p.terminate(); p.wait(30)
+    with running_server('smol-judge') as url: yield url
 
 def lines(f:Path)->int: return f.read_text().count('\n') if f.exists() else 0
 

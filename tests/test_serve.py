@@ -1,6 +1,7 @@
 """`llmlit serve` on 127.0.0.1 with SmolLM2, driven by the `openai` client: chat, streaming and completions equal to
 `llmlit generate`, 16 clients at once, 400s for bad requests; `llmlit chat` through a real terminal (pexpect)."""
 import json, os, socket, subprocess, sys, time
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import pytest
@@ -23,21 +24,26 @@ def llmlit(*args, **kw):
     assert r.returncode == 0, r.stderr
     return r.stdout
 
-@pytest.fixture(scope='module')
-def server():
-    "`llmlit serve` as its own process; its base URL once /health answers."
+@contextmanager
+def running_server(name:str):
+    "`llmlit serve` of SmolLM2 as its own process, serving `name`: its base URL once /health answers."
     port = free_port()
-    p = subprocess.Popen([*LLMLIT, 'serve', '--model', GGUF, '--port', str(port), '--name', 'smol'],
+    p = subprocess.Popen([*LLMLIT, 'serve', '--model', GGUF, '--port', str(port), '--name', name],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f'http://127.0.0.1:{port}'
-    for _ in range(600):
-        if p.poll() is not None: pytest.fail(f'llmlit serve exited: {p.stdout.read()}')
-        try:
-            if httpx.get(f'{url}/health', timeout=1).status_code == 200: break
-        except httpx.HTTPError: time.sleep(0.5)
-    else: pytest.fail('llmlit serve did not come up in 5 minutes')
-    yield url
-    p.terminate(); p.wait(30)
+    try:
+        for _ in range(600):
+            if p.poll() is not None: pytest.fail(f'llmlit serve exited: {p.stdout.read()}')
+            try:
+                if httpx.get(f'{url}/health', timeout=1).status_code == 200: break
+            except httpx.HTTPError: time.sleep(0.5)
+        else: pytest.fail('llmlit serve did not come up in 5 minutes')
+        yield url
+    finally: p.terminate(); p.wait(30)
+
+@pytest.fixture(scope='module')
+def server():
+    with running_server('smol') as url: yield url
 
 @pytest.fixture(scope='module')
 def client(server): return openai.OpenAI(base_url=f'{server}/v1', api_key='none', max_retries=0, timeout=300)
