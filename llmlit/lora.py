@@ -7,6 +7,7 @@ Docs: https://llmlit.github.io/llmlit/api/lora.html.md"""
 # %% ../nbs/api/12_lora.ipynb #e53c2481
 from __future__ import annotations
 import copy, json, math, re
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional, TypedDict, Union
 import torch
@@ -19,9 +20,9 @@ from .model import GPT, hf_family
 # %% auto #0
 __all__ = ['ADAPTER_CONFIG', 'ADAPTER_WEIGHTS', 'QUANT_TYPES', 'LORA_DEFAULTS', 'linear_shape', 'is_4bit', 'LoRALinear',
            'adapter_root', 'lora_targets', 'lora_layers', 'LoRAReport', 'lora_report', 'apply_lora', 'merge_lora',
-           'merged_copy', 'lora_state_dict', 'save_adapter', 'read_adapter', 'load_adapter', 'quantize_4bit',
-           'merge_into', 'LoRAArgs', 'lora_args', 'setup_lora', 'loadable_state', 'slim_state', 'fill_state',
-           'merged_backbone']
+           'merged_copy', 'adapters_off', 'lora_state_dict', 'save_adapter', 'read_adapter', 'load_adapter',
+           'quantize_4bit', 'merge_into', 'LoRAArgs', 'lora_args', 'setup_lora', 'loadable_state', 'slim_state',
+           'fill_state', 'merged_backbone']
 
 # %% ../nbs/api/12_lora.ipynb #5e1115ae
 def _conv1d():
@@ -58,7 +59,7 @@ class LoRALinear(nn.Module):
         self.lora_A = nn.Linear(self.in_features, r, bias=False, **kw)
         self.lora_B = nn.Linear(r, self.out_features, bias=False, **kw)
         self.reset_parameters()
-        self.merged = False
+        self.merged, self.active = False, True   # active: off inside `adapters_off`
 
     def reset_parameters(self):
         "PEFT's initialisation: A Kaiming-uniform, B zero (the model starts as the base)."
@@ -72,7 +73,7 @@ class LoRALinear(nn.Module):
 
     def forward(self, x:torch.Tensor)->torch.Tensor:
         y = self.base_layer(x)
-        if self.merged: return y
+        if self.merged or not self.active: return y
         B = self.lora_B.weight
         h = self.lora_A(self.lora_dropout(x.to(B.dtype)))   # (..., r): the narrow middle
         if y.dtype != B.dtype: return y + (F.linear(h, B) * self.scaling).to(y.dtype)
@@ -201,6 +202,19 @@ def merge_lora(model:nn.Module)->nn.Module:
 def merged_copy(model:nn.Module)->nn.Module:
     "A merged, unwrapped copy of `model` (the model itself keeps its adapters)."
     return merge_lora(copy.deepcopy(model))
+
+@contextmanager
+def adapters_off(model:nn.Module):
+    """`model` as its base for the block, every adapter switched off (merged ones taken out of the weight and put
+    back after): PEFT's `disable_adapter()`. DPO's reference is the policy under it, without a second copy."""
+    layers = list(lora_layers(model).values())
+    merged = [m for m in layers if m.merged]
+    for m in merged: m.unmerge()
+    for m in layers: m.active = False
+    try: yield model
+    finally:
+        for m in layers: m.active = True
+        for m in merged: m.merge()
 
 # %% ../nbs/api/12_lora.ipynb #591b6099
 ADAPTER_CONFIG, ADAPTER_WEIGHTS = 'adapter_config.json', 'adapter_model.safetensors'

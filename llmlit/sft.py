@@ -354,8 +354,8 @@ class SFTBatches(IterableDataset):
                              f'{world_size} processes: lower data.batch_size.')
         self.records, self.B, self.pad_id, self.k, self.seed = records, batch_size, pad_id, max(1, accumulate), seed
         self.group, self.rank, self.world = group_by_length, rank, world_size
-        self.lengths = [len(r['input_ids']) for r in records]
-        self.trained = [sum(l != -100 for l in r['labels'][1:]) for r in records]   # labels that follow a token
+        self.lengths = [self.length(r) for r in records]
+        self.trained = [self.weight(r) for r in records]
         # whole batches on every rank: with several, the last incomplete global batch is left out
         n = len(records) // (batch_size * world_size) if world_size > 1 else math.ceil(len(records) / batch_size)
         self.batches_per_epoch, self.epoch, self.start_batch, self.position_of = n, 0, 0, None
@@ -364,6 +364,13 @@ class SFTBatches(IterableDataset):
         "Start at batch `start_batch` of `epoch` (a resumed run), every later epoch at its first batch."
         self.epoch, self.start_batch = epoch, start_batch
     def __len__(self): return self.batches_per_epoch   # a whole epoch: a resumed one yields fewer, ending early
+
+    # what a subclass changes to batch other records (llmlit.dpo's preference pairs)
+    def length(self, r:dict)->int: return len(r['input_ids'])
+    def weight(self, r:dict)->int:
+        "What the loss of `r` is divided by: its trained labels that follow a token."
+        return sum(l != -100 for l in r['labels'][1:])
+    def collate(self, rows:list[dict])->dict: return pad_collate(rows, self.pad_id)
 
     def batches(self, epoch:int)->list[list[int]]:
         "This rank's batches of record indices in `epoch`."
@@ -389,7 +396,7 @@ class SFTBatches(IterableDataset):
         for b in range(start, len(bs)):
             w = b - b % self.k   # the accumulation window this batch belongs to
             n_window = sum(self.trained[i] for bb in bs[w:w + self.k] for i in bb)
-            batch = pad_collate([self.records[i] for i in bs[b]], self.pad_id)
+            batch = self.collate([self.records[i] for i in bs[b]])
             batch['n_window'] = torch.tensor(n_window)
             yield batch
         self.epoch, self.start_batch = e + 1, 0   # used on its own: the next epoch
