@@ -36,7 +36,7 @@ class Preference:
     def __init__(self, messages:list[dict], chosen:str, rejected:str, where:str='',
                  instruction:str|None=None, input:str=''):
         self.messages, self.chosen, self.rejected, self.where = messages, chosen, rejected, where
-        self.instruction, self.input = instruction, input   # a book record's fields (the alpaca formats)
+        self.instruction, self.input = instruction, input   # the book record's fields (alpaca)
 
     def conversation(self, which:str='chosen')->Conversation:
         "The prompt answered by the `chosen` or the `rejected` response, as SFT's `Conversation`."
@@ -44,7 +44,8 @@ class Preference:
         return Conversation(self.messages + [answer], self.where, self.instruction, self.input)
 
     def __repr__(self):
-        return (f'Preference({self.where}: {self.messages[-1]["content"]!r:.40}, chosen {self.chosen!r:.30}, '
+        q = self.messages[-1]['content']
+        return (f'Preference({self.where}: {q!r:.40}, chosen {self.chosen!r:.30}, '
                 f'rejected {self.rejected!r:.30})')
 
 # %% ../nbs/api/17_dpo.ipynb #fe8aa956
@@ -106,8 +107,9 @@ def read_preferences(source)->list[Preference]:
 
 # %% ../nbs/api/17_dpo.ipynb #356b4d6a
 def tokenize_pair(p:Preference, tok:Tokenizer, fmt:str='alpaca', system:str|None=None)->dict:
-    """`{'chosen_ids', 'chosen_labels', 'rejected_ids', 'rejected_labels'}` of `p`: each answer after the prompt
-    in format `fmt`, tokenized whole; labels are -100 outside the answer (and its end-of-text or end-of-turn)."""
+    """`{'chosen_ids', 'chosen_labels', 'rejected_ids', 'rejected_labels'}` of `p`: each answer
+    after the prompt in format `fmt`, tokenized whole; labels are -100 outside the answer (and its
+    end-of-text or end-of-turn)."""
     out, prompts = {}, []
     for which in ('chosen', 'rejected'):
         r = render(p.conversation(which), fmt, tok, system)
@@ -115,7 +117,8 @@ def tokenize_pair(p:Preference, tok:Tokenizer, fmt:str='alpaca', system:str|None
         out[f'{which}_ids'], out[f'{which}_labels'] = rec['input_ids'], rec['labels']
         prompts.append(r.prompt)
     if prompts[0] != prompts[1]:
-        raise ValueError(f'{p.where}: format={fmt!r} renders the prompt differently before each answer.')
+        raise ValueError(f'{p.where}: format={fmt!r} renders the prompt differently before each '
+                         'answer.')
     return out
 
 def prompt_length(rec:dict)->int:
@@ -125,30 +128,32 @@ def prompt_length(rec:dict)->int:
 
 # %% ../nbs/api/17_dpo.ipynb #5b818b81
 def fit_pair(rec:dict, max_length:int|None, overflow:str='truncate', where:str='record')->dict|None:
-    "`rec` (a tokenized pair) within `max_length` tokens per sequence by `overflow`; None: left out."
+    "`rec` (a tokenized pair) within `max_length` tokens a sequence, by `overflow`; None: left out."
     if overflow not in OVERFLOW:
         raise ValueError(f'overflow must be one of {", ".join(OVERFLOW)}, got {overflow!r}.')
     n = max(len(rec['chosen_ids']), len(rec['rejected_ids']))
     if max_length is None or n <= max_length: return rec
     p = prompt_length(rec)
     if overflow == 'error':
-        what = f'its prompt alone is {p:,} tokens' if p >= max_length else f'it is {n:,} tokens long'
-        raise ValueError(f'{where}: {what}, more than max_length={max_length:,} (the context): shorten it, '
-                         "raise max_length, or set overflow='truncate' or 'drop'.")
+        what = f'its prompt alone is {p:,} tokens' if p >= max_length else f'it is {n:,} tokens'
+        raise ValueError(f'{where}: {what}, more than max_length={max_length:,} (the context): '
+                         "shorten it, raise max_length, or set overflow='truncate' or 'drop'.")
     if overflow == 'drop' or p >= max_length: return None
     return {k: v[:max_length] for k, v in rec.items()}
 
 # %% ../nbs/api/17_dpo.ipynb #2eb2bf7a
 def pair_collate(rows:list[dict], pad_id:int)->dict:
-    """A batch of tokenized pairs: `input_ids`, `attention_mask` and `labels` (2B, T), the B chosen sequences
-    first, then the B rejected ones (right-padded), and `idx` (B,), each pair's index in its split."""
-    seqs = [{'input_ids': r[f'{w}_ids'], 'labels': r[f'{w}_labels']} for w in ('chosen', 'rejected') for r in rows]
+    """A batch of tokenized pairs: `input_ids`, `attention_mask` and `labels` (2B, T), the B
+    chosen sequences first, then the B rejected ones (right-padded), and `idx` (B,), each pair's
+    index in its split."""
+    seqs = [{'input_ids': r[f'{w}_ids'], 'labels': r[f'{w}_labels']}
+            for w in ('chosen', 'rejected') for r in rows]
     batch = pad_collate(seqs, pad_id)
     batch['idx'] = torch.tensor([r['idx'] for r in rows])
     return batch
 
 class PairBatches(SFTBatches):
-    "`SFTBatches` of preference pairs: lengths are the longer answer's, and a batch's weight is its pairs."
+    "`SFTBatches` of preference pairs: a length is the longer answer's, a batch's weight its pairs."
     def length(self, r:dict)->int: return max(len(r['chosen_ids']), len(r['rejected_ids']))
     def weight(self, r:dict)->int: return 1
     def collate(self, rows:list[dict])->dict: return pair_collate(rows, self.pad_id)
@@ -286,15 +291,17 @@ class PreferenceDataModule(pl.LightningDataModule):
         return {'data': {k: dict(v) for k, v in self.stats.items()}}
 
 # %% ../nbs/api/17_dpo.ipynb #65870bbe
-def completion_logps(model, input_ids:torch.Tensor, attention_mask:torch.Tensor, labels:torch.Tensor,
-                     average:bool=False)->tuple[torch.Tensor,torch.Tensor]:
-    """(N,) summed (`average`: mean) log-probability of each row's scored tokens, in float32, and (N,) their
-    counts. `labels` align with the inputs, -100 unscored (as `pad_collate` makes them)."""
+def completion_logps(model, input_ids:torch.Tensor, attention_mask:torch.Tensor,
+                     labels:torch.Tensor, average:bool=False)->tuple[torch.Tensor,torch.Tensor]:
+    """(N,) summed (`average`: mean) log-probability of each row's scored tokens, in float32, and
+    (N,) their counts. `labels` align with the inputs, -100 unscored (as `pad_collate` makes
+    them)."""
     y = F.pad(labels[:, 1:], (0, 1), value=-100)   # position t scores label t + 1
     keep = y != -100
     head = output_head(model)
     if head is None:
-        lp = torch.log_softmax(model(input_ids, attention_mask=attention_mask, check=False).float(), -1)
+        logits = model(input_ids, attention_mask=attention_mask, check=False)
+        lp = torch.log_softmax(logits.float(), -1)
         tok = lp.gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1) * keep
     else:
         h = model.hidden_states(input_ids, attention_mask, check=False)
@@ -308,31 +315,38 @@ def completion_logps(model, input_ids:torch.Tensor, attention_mask:torch.Tensor,
 # %% ../nbs/api/17_dpo.ipynb #39b43bfa
 LOSS_TYPES = ('sigmoid', 'ipo', 'hinge', 'robust')
 
-def check_dpo_args(loss_type:str='sigmoid', beta:float=0.1, label_smoothing:float=0.0, where:str='model'):
+def check_dpo_args(loss_type:str='sigmoid', beta:float=0.1, label_smoothing:float=0.0,
+                   where:str='model'):
     "Errors naming `where.field` for a loss DPO cannot take."
     if loss_type not in LOSS_TYPES:
-        raise ValueError(f'{where}.loss_type must be one of {", ".join(LOSS_TYPES)}, got {loss_type!r}.')
-    if not (isinstance(beta, (int, float)) and beta > 0): raise ValueError(f'{where}.beta must be > 0, got {beta!r}.')
+        raise ValueError(f'{where}.loss_type must be one of {", ".join(LOSS_TYPES)}, '
+                         f'got {loss_type!r}.')
+    if not (isinstance(beta, (int, float)) and beta > 0):
+        raise ValueError(f'{where}.beta must be > 0, got {beta!r}.')
     if not 0 <= label_smoothing < 0.5:
         raise ValueError(f'{where}.label_smoothing must be in [0, 0.5), got {label_smoothing!r}.')
     if label_smoothing and loss_type not in ('sigmoid', 'robust'):
-        raise ValueError(f'{where}.label_smoothing applies to the sigmoid and robust losses, not {loss_type!r}.')
+        raise ValueError(f'{where}.label_smoothing applies to the sigmoid and robust losses, '
+                         f'not {loss_type!r}.')
 
 def dpo_loss(chosen_logps:torch.Tensor, rejected_logps:torch.Tensor, ref_chosen_logps:torch.Tensor,
-             ref_rejected_logps:torch.Tensor, loss_type:str='sigmoid', beta:float=0.1, label_smoothing:float=0.0,
-             chosen_tokens:torch.Tensor|None=None, rejected_tokens:torch.Tensor|None=None):
-    """(per-pair losses, chosen rewards, rejected rewards), each (B,); the rewards are `beta` times the log-ratios,
-    detached. `ipo` divides the log-ratios by the answers' token counts when they are given."""
+             ref_rejected_logps:torch.Tensor, loss_type:str='sigmoid', beta:float=0.1,
+             label_smoothing:float=0.0, chosen_tokens:torch.Tensor|None=None,
+             rejected_tokens:torch.Tensor|None=None):
+    """(per-pair losses, chosen rewards, rejected rewards), each (B,); the rewards are `beta` times
+    the log-ratios, detached. `ipo` divides the log-ratios by the answers' token counts if given."""
     check_dpo_args(loss_type, beta, label_smoothing, 'dpo_loss')
     dw, dl = chosen_logps - ref_chosen_logps, rejected_logps - ref_rejected_logps
     rewards = beta * dw.detach(), beta * dl.detach()
     h, eps = dw - dl, label_smoothing
-    if loss_type == 'sigmoid': loss = -(1 - eps) * F.logsigmoid(beta * h) - eps * F.logsigmoid(-beta * h)
+    if loss_type == 'sigmoid':
+        loss = -(1 - eps) * F.logsigmoid(beta * h) - eps * F.logsigmoid(-beta * h)
     elif loss_type == 'hinge': loss = torch.relu(1 - beta * h)
     elif loss_type == 'robust':
         loss = (-(1 - eps) * F.logsigmoid(beta * h) + eps * F.logsigmoid(-beta * h)) / (1 - 2 * eps)
     else:
-        if chosen_tokens is not None: dw, dl = dw / chosen_tokens.clamp(min=1), dl / rejected_tokens.clamp(min=1)
+        if chosen_tokens is not None:
+            dw, dl = dw / chosen_tokens.clamp(min=1), dl / rejected_tokens.clamp(min=1)
         loss = (dw - dl - 1 / (2 * beta)) ** 2
     return loss, *rewards
 
@@ -340,7 +354,7 @@ def dpo_loss(chosen_logps:torch.Tensor, rejected_logps:torch.Tensor, ref_chosen_
 REFERENCES = ('auto', 'copy', 'adapters', 'precompute')
 
 def frozen_copy(model:nn.Module)->nn.Module:
-    "A frozen copy of `model` in eval mode, any LoRA adapters unwrapped (the base they were added to)."
+    "A frozen copy of `model` in eval mode, LoRA adapters unwrapped (the base they were added to)."
     ref = copy.deepcopy(model)
     root = adapter_root(ref)
     for path, m in lora_layers(ref).items():
@@ -351,7 +365,7 @@ def frozen_copy(model:nn.Module)->nn.Module:
     return ref.eval().requires_grad_(False)
 
 def weight_bytes(*modules:nn.Module)->int:
-    "Bytes of the distinct tensors (parameters and buffers) of `modules`: shared storage counted once."
+    "Bytes of the distinct tensors (parameters, buffers) of `modules`: shared storage counted once."
     seen = {}
     for m in modules:
         for t in [*m.parameters(), *m.buffers()]:

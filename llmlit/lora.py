@@ -205,8 +205,9 @@ def merged_copy(model:nn.Module)->nn.Module:
 
 @contextmanager
 def adapters_off(model:nn.Module):
-    """`model` as its base for the block, every adapter switched off (merged ones taken out of the weight and put
-    back after): PEFT's `disable_adapter()`. DPO's reference is the policy under it, without a second copy."""
+    """`model` as its base for the block, every adapter switched off (merged ones taken out of the
+    weight and put back after): PEFT's `disable_adapter()`. DPO's reference is the policy under it,
+    without a second copy of the weights."""
     layers = list(lora_layers(model).values())
     merged = [m for m in layers if m.merged]
     for m in merged: m.unmerge()
