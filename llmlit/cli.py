@@ -22,6 +22,8 @@ VERBS:dict[str,tuple[str,str]] = {
     'generate': ('llmlit.cli:generate_main', 'continue a prompt, or answer it with --chat: llmlit generate --model SPEC "prompt"'),
     'classify': ('llmlit.classify:classify_main', 'finetune a GPT as a text classifier (--config FILE.yaml); classify predict --model DIR "text"'),
     'sft': ('llmlit.sft:sft_main', 'instruction-finetune any backbone (--config FILE.yaml); sft inspect --config FILE shows the loss masks'),
+    'dpo': ('llmlit.dpo:dpo_main', 'preference-tune any backbone by DPO (--config FILE.yaml; model.loss_type sigmoid, ipo, hinge, robust)'),
+    'reward': ('llmlit.dpo:reward_main', 'train a reward model on preference pairs (--config FILE.yaml): its held-out pairwise accuracy'),
     'eval': ('llmlit.evaluate:eval_main', 'benchmarks as lm-eval scores them: eval --model SPEC --tasks hellaswag,mmlu:anatomy; eval ppl --data SOURCE'),
     'lm-eval': ('llmlit.evaluate:lm_eval_main', "lm-eval's own CLI with llmlit models: lm-eval --model_args model=SPEC --tasks TASKS"),
     'chat': ('llmlit.serve:chat_main', 'chat with a model in the terminal: chat --model SPEC (/reset, /system TEXT, /exit)'),

@@ -6,7 +6,8 @@ Docs: https://llmlit.github.io/llmlit/api/dpo.html.md"""
 
 # %% ../nbs/api/17_dpo.ipynb #207fd8de
 from __future__ import annotations
-import copy, math, warnings
+import copy, json, math, warnings
+from pathlib import Path
 from functools import partial
 from typing import Optional
 import torch
@@ -17,18 +18,21 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from .data import SOURCES, fetch
 from .tokenizer import Tokenizer, get_tokenizer
-from .backbone import load_backbone
+from .core import atomic_dir, atomic_write
+from .backbone import load_backbone, load_weights, save_weights
+from .classify import pool
 from .training import pad_collate
-from .lora import LoRAArgs, adapter_root, adapters_off, lora_layers
+from .lora import LoRAArgs, adapter_root, adapters_off, lora_layers, merged_backbone
 from .run import _best_checkpoint, _weights_from
 from .sft import FORMATS, OVERFLOW, SHAREGPT_ROLES, Conversation, LitSFT, SFTBatches, Responses
 from .sft import output_head, read_records, render, respond, split_records, to_conversation
 from .sft import tokenize_rendered, write_jsonl, _sft_tokenizer
 
 # %% auto #0
-__all__ = ['LOSS_TYPES', 'REFERENCES', 'Preference', 'to_preference', 'read_preferences', 'tokenize_pair', 'prompt_length',
-           'fit_pair', 'pair_collate', 'PairBatches', 'PreferenceDataModule', 'completion_logps', 'check_dpo_args',
-           'dpo_loss', 'frozen_copy', 'weight_bytes', 'LitDPO']
+__all__ = ['LOSS_TYPES', 'REFERENCES', 'REWARD_MODEL_TYPE', 'DPO_DEFAULTS', 'Preference', 'to_preference', 'read_preferences',
+           'tokenize_pair', 'prompt_length', 'fit_pair', 'pair_collate', 'PairBatches', 'PreferenceDataModule',
+           'completion_logps', 'check_dpo_args', 'dpo_loss', 'frozen_copy', 'weight_bytes', 'LitDPO', 'LitRewardModel',
+           'dpo_main', 'reward_main']
 
 # %% ../nbs/api/17_dpo.ipynb #686303d7
 class Preference:
@@ -376,7 +380,46 @@ def weight_bytes(*modules:nn.Module)->int:
 _METRICS = ('loss', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen',
             'logps/rejected')
 
-class LitDPO(LitSFT):
+class _PairModel:
+    "Training and evaluation of a model scored on pairs (DPO, reward models): `_step` gives per-pair stats."
+    metric_names:tuple = _METRICS   # the rows of `_step`'s stats; the first is the loss
+    shown:tuple = ('loss', 'rewards/accuracies')   # in the progress bar
+    loss_name:str = 'DPO'
+
+    def _step(self, batch, split:str)->tuple[torch.Tensor,torch.Tensor]: raise NotImplementedError
+
+    def training_step(self, batch, batch_idx):
+        losses, stats = self._step(batch, 'train')
+        t = self.trainer
+        # the mean over the pairs of the whole accumulation window on every rank: Lightning divides by the
+        # accumulation and DDP averages over ranks, so both are multiplied back
+        total = batch['n_window'].to(losses.device) if 'n_window' in batch else torch.tensor(len(losses))
+        if t.world_size > 1: total = self.all_gather(total).sum()
+        loss = losses.sum() * t.accumulate_grad_batches * t.world_size / total.clamp(min=1)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f'The {self.loss_name} loss is {loss.item()} at step {self.global_step}: '
+                                     f'training diverged. Lower the learning rate (model.lr={self.hparams.lr:g}).')
+        if (self.global_step + 1) % t.log_every_n_steps == 0:
+            m = stats.mean(1)
+            self.log('train_loss', m[0], prog_bar=True, batch_size=len(losses))
+            self.log_dict({k if '/' in k else f'train_{k}': v for k, v in zip(self.metric_names[1:], m[1:])},
+                          batch_size=len(losses))
+        return loss
+
+    def _eval(self, batch, split:str):
+        _, stats = self._step(batch, split)
+        n = torch.tensor([stats.shape[1]], dtype=torch.float64, device=stats.device)
+        self._sums[split] = self._sums.get(split, 0) + torch.cat([stats.double().sum(1), n])
+
+    def _log_eval(self, split:str):
+        s = self._sums.pop(split, None)
+        if s is None: return
+        s = self.trainer.strategy.reduce(s, reduce_op='sum')   # DDP: every rank's sums
+        m = (s[:-1] / s[-1].clamp(min=1)).float()
+        self.log_dict({f'{split}_{k}': v for k, v in zip(self.metric_names, m) if k not in self.shown})
+        self.log_dict({f'{split}_{k}': v for k, v in zip(self.metric_names, m) if k in self.shown}, prog_bar=True)
+
+class LitDPO(_PairModel, LitSFT):
     "Direct preference optimization of any backbone with TRL's losses and metrics, against a fixed reference."
     def __init__(self,
         backbone:str,                       # the policy's start: usually an SFT run's model/ (or adapters' base)
@@ -490,37 +533,6 @@ class LitDPO(LitSFT):
         stats = torch.stack([losses.detach(), wc, wr, (wc > wr).float(), wc - wr, pc.detach(), pr.detach()])
         return losses, stats   # stats: (7, B), in _METRICS order
 
-    def training_step(self, batch, batch_idx):
-        losses, stats = self._step(batch, 'train')
-        t = self.trainer
-        # the mean over the pairs of the whole accumulation window on every rank: Lightning divides by the
-        # accumulation and DDP averages over ranks, so both are multiplied back
-        total = batch['n_window'].to(losses.device) if 'n_window' in batch else torch.tensor(len(losses))
-        if t.world_size > 1: total = self.all_gather(total).sum()
-        loss = losses.sum() * t.accumulate_grad_batches * t.world_size / total.clamp(min=1)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f'The DPO loss is {loss.item()} at step {self.global_step}: training diverged. '
-                                     f'Lower the learning rate (model.lr={self.hparams.lr:g}).')
-        if (self.global_step + 1) % t.log_every_n_steps == 0:
-            m = stats.mean(1)
-            self.log('train_loss', m[0], prog_bar=True, batch_size=len(losses))
-            self.log_dict({k: v for k, v in zip(_METRICS[1:], m[1:])}, batch_size=len(losses))
-        return loss
-
-    def _eval(self, batch, split:str):
-        _, stats = self._step(batch, split)
-        s = torch.cat([stats.double().sum(1), torch.tensor([stats.shape[1]], dtype=torch.float64, device=stats.device)])
-        self._sums[split] = self._sums.get(split, 0) + s
-
-    def _log_eval(self, split:str):
-        s = self._sums.pop(split, None)
-        if s is None: return
-        s = self.trainer.strategy.reduce(s, reduce_op='sum')   # DDP: every rank's sums
-        m = (s[:-1] / s[-1].clamp(min=1)).float()
-        shown = ('loss', 'rewards/accuracies')   # in the progress bar
-        self.log_dict({f'{split}_{k}': v for k, v in zip(_METRICS, m) if k not in shown})
-        self.log_dict({f'{split}_{k}': v for k, v in zip(_METRICS, m) if k in shown}, prog_bar=True)
-
     def on_save_checkpoint(self, ckpt):
         super().on_save_checkpoint(ckpt)
         if self.ref_logps: ckpt['llmlit_ref_logps'] = dict(self.ref_logps)
@@ -531,3 +543,168 @@ class LitDPO(LitSFT):
 
     def run_summary(self)->dict:
         return {**super().run_summary(), 'reference': self.reference_mode}
+
+# %% ../nbs/api/17_dpo.ipynb #5eac675b
+_RM_METRICS = ('loss', 'accuracy', 'margin', 'rewards/chosen', 'rewards/rejected')
+REWARD_MODEL_TYPE = 'llmlit-reward-model'
+
+def _reward_dir(spec)->Path|None:
+    "The folder if `spec` names one that `LitRewardModel.save_pretrained` wrote, else None."
+    p = Path(str(spec)).expanduser()
+    if not (p/'config.json').is_file(): return None
+    try: kind = json.loads((p/'config.json').read_text()).get('model_type')
+    except (ValueError, OSError): return None
+    return p if kind == REWARD_MODEL_TYPE else None
+
+class LitRewardModel(_PairModel, LitSFT):
+    "A Bradley–Terry reward model: a scalar head on any backbone's last hidden state, trained on preference pairs."
+    metric_names, shown, loss_name = _RM_METRICS, ('loss', 'accuracy'), 'reward model'
+
+    def __init__(self,
+        backbone:str,                       # a backbone (usually an SFT run's model/) or a saved reward model
+        center_rewards_coefficient:Optional[float]=None,   # TRL's: c * (r_chosen + r_rejected)^2 keeps rewards near 0
+        dropout:Optional[float]=0.0,        # off, as TRL's disable_dropout; None keeps the backbone's
+        lr:float=1e-4,                      # AdamW peak learning rate (TRL's RewardConfig)
+        min_lr:Optional[float]=None,        # end of the cosine; default lr / 10
+        weight_decay:float=0.0,
+        warmup_steps:int=0,
+        schedule:str='cosine',              # 'cosine' (to min_lr) or 'constant'
+        beta1:float=0.9, beta2:float=0.999,
+        trust_remote_code:bool=False,       # let a hub backbone run its own code (never by default)
+        gradient_checkpointing:bool=False,  # recompute activations in backward: less memory, more time
+        lora:Optional[LoRAArgs]=None,       # train LoRA adapters (and the head), not every weight
+        arch:Optional[dict]=None,           # set by checkpoints (the backbone's architecture)
+    ):
+        c = center_rewards_coefficient
+        if c is not None and not (isinstance(c, (int, float)) and c >= 0):
+            raise ValueError(f'model.center_rewards_coefficient must be >= 0 (or null), got {c!r}.')
+        saved = _reward_dir(backbone) if arch is None else None
+        if saved and lora: raise ValueError(f'{backbone} is a trained reward model: continue training it without '
+                                            'model.lora, or start the adapters from its backbone.')
+        if saved: arch = json.loads((saved/'config.json').read_text())['backbone']
+        super().__init__(backbone, dropout, lr, min_lr, weight_decay, warmup_steps, schedule, beta1, beta2,
+                         trust_remote_code, gradient_checkpointing, lora, arch)
+        self.head = nn.Linear(self.model.hidden_size, 1)
+        nn.init.zeros_(self.head.weight); nn.init.zeros_(self.head.bias)   # every reward 0: loss log 2
+        if saved:   # the saved backbone and head, and its tokenizer
+            load_weights(self, saved/'model.safetensors')
+            self.tokenizer = Tokenizer.load(saved) if (saved/'tokenizer.json').is_file() else None
+            self.model.tokenizer = self.tokenizer
+
+    @classmethod
+    def from_pretrained(cls, path, **kwargs)->LitRewardModel:
+        "A reward model saved by `save_pretrained` (a `llmlit reward` run's `model/`), in eval mode."
+        if _reward_dir(path) is None:
+            raise ValueError(f'{path} holds no llmlit reward model (its config.json must say '
+                             f'model_type {REWARD_MODEL_TYPE!r}: the model/ of a llmlit reward run).')
+        return cls(str(path), **kwargs).eval()
+
+    def reward(self, input_ids:torch.Tensor, attention_mask:torch.Tensor)->torch.Tensor:
+        "(N,) rewards: the head on the hidden state of each sequence's last real token, in float32."
+        h = self.model.hidden_states(input_ids, attention_mask, check=False)
+        return self.head(pool(h, attention_mask, 'last_non_pad')).squeeze(-1).float()
+
+    def _step(self, batch, split:str):
+        rc, rr = self.reward(batch['input_ids'], batch['attention_mask']).chunk(2)
+        losses = -F.logsigmoid(rc - rr)
+        c = self.hparams.center_rewards_coefficient
+        if c: losses = losses + c * (rc + rr) ** 2
+        d = (rc - rr).detach()
+        return losses, torch.stack([losses.detach(), (d > 0).float(), d, rc.detach(), rr.detach()])
+
+    @torch.no_grad()
+    def score(self, texts:list, batch_size:int=8)->list[float]:
+        """The reward of each text: a prompt with its answer, a string or a `Rendered` (as the pairs were:
+        `data_module.render(conversation)`, which adds the end-of-text the alpaca formats score)."""
+        tok, out = self.tokenizer, []
+        if tok is None: raise ValueError('This reward model has no tokenizer: score needs one to encode texts.')
+        ids = [tok.encode(t if isinstance(t, str) else t.text) + ([tok.eos_id] if getattr(t, 'eos', False) else [])
+               for t in texts]
+        for s in range(0, len(ids), batch_size):
+            rows = [{'input_ids': x[-self.model.context_length:], 'labels': x} for x in ids[s:s + batch_size]]
+            b = pad_collate(rows, tok.pad_id)
+            out += self.reward(b['input_ids'].to(self.device), b['attention_mask'].to(self.device)).tolist()
+        return out
+
+    def save_pretrained(self, path)->Path:
+        """The backbone (adapters merged) and the head in one safetensors file, `config.json` (the backbone's
+        architecture) and the tokenizer, written atomically."""
+        src = nn.Module()
+        src.model = merged_backbone(self.model, self.hparams.backbone) if self.lora else self.model
+        src.head = self.head
+        with atomic_dir(Path(path)) as tmp:
+            save_weights(src, tmp/'model.safetensors')
+            cfg = {'model_type': REWARD_MODEL_TYPE, 'backbone': src.model.arch(), 'pooling': 'last_non_pad',
+                   'parent_model': self.parent_model}
+            with atomic_write(tmp/'config.json') as f: json.dump(cfg, f, indent=2)
+            if self.tokenizer is not None: self.tokenizer.save(tmp)
+        return Path(path)
+
+    def save_adapter(self, path):
+        "The LoRA adapters in PEFT's format, with the trained head beside them (`reward_head.safetensors`)."
+        out = super().save_adapter(path)
+        save_weights(self.head, Path(path)/'reward_head.safetensors')
+        return out
+
+# %% ../nbs/api/17_dpo.ipynb #a82cbeb5
+DPO_DEFAULTS = {'max_epochs': 1, 'accelerator': 'auto', 'devices': 1, 'log_every_n_steps': 10,
+                'gradient_clip_val': 1.0}
+
+def _pair_cli_class(responses:bool):
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from llmlit.run import LLMLitCLI
+    class PairCLI(LLMLitCLI):
+        def add_arguments_to_parser(self, parser):
+            super().add_arguments_to_parser(parser)
+            if responses: parser.add_class_arguments(Responses, 'responses', instantiate=True)
+            parser.add_lightning_class_args(ModelCheckpoint, 'checkpoint')
+            parser.set_defaults({'checkpoint.save_last': True, 'checkpoint.monitor': 'val_loss',
+                                 'checkpoint.mode': 'min', 'checkpoint.save_top_k': 1,
+                                 'checkpoint.filename': 'best-{epoch}-{step}-{val_loss:.4f}'})
+
+        def before_instantiate_classes(self):
+            super().before_instantiate_classes()
+            m, d = self.config.model, self.config.data
+            if d.tokenizer is None: d.tokenizer = _sft_tokenizer(m.backbone)
+    return PairCLI
+
+def _pair_main(verb:str, module_class, args:list[str]|None, responses:bool):
+    import sys
+    args = sys.argv[1:] if args is None else list(args)
+    warnings.filterwarnings('ignore', message='.*IterableDataset. has .__len__. defined')   # sharded by SFTBatches
+    cli = _pair_cli_class(responses)(module_class, PreferenceDataModule, verb=verb, args=args,
+                                     trainer_defaults=DPO_DEFAULTS, seed_everything_default=123)
+    t, dm, model = cli.trainer, cli.datamodule, cli.model
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*does not have many workers')
+        warnings.filterwarnings('ignore', message='.*resuming from a checkpoint that ended before the epoch ended')
+        t.fit(model, dm, ckpt_path=cli.config.ckpt_path)
+        best = _best_checkpoint(t)   # the summary's val and test metrics are the best checkpoint's
+        if dm.has_split('val'): t.validate(model, dm, ckpt_path=best, verbose=False)
+        if dm.has_split('test'): t.test(model, dm, ckpt_path=best, verbose=False)
+    if not t.is_global_zero: return cli
+    n_resp = 0
+    if responses:
+        r = cli.config_init.get('responses') if hasattr(cli.config_init, 'get') else None
+        r = r if isinstance(r, Responses) else Responses()
+        if dm.has_split(r.split) and r.limit != 0:
+            with _weights_from(model, best):
+                rows = respond(model.model, dm.tokenizer, dm, r.split, r.limit, r.max_new_tokens, r.batch_size,
+                               r.temperature)
+            write_jsonl(rows, cli.run.path/'responses.jsonl'); n_resp = len(rows)
+    s = cli.run.write_summary(best_checkpoint=best, model_dir=cli.run.model, responses=n_resp or None)
+    acc = 'rewards/accuracies' if verb == 'dpo' else 'accuracy'
+    shown = [f'{k} {s[k]:.4f}' for k in (f'val_loss', f'val_{acc}', 'test_loss', f'test_{acc}') if k in s]
+    print(f"\nrun directory: {cli.run.path}\n{', '.join(shown)} ({s.get('wall_time_s', 0):.0f}s); "
+          f"model in {cli.run.model}" + (f'; {n_resp} responses in {cli.run.path/"responses.jsonl"}' if n_resp else ''))
+    return cli
+
+def dpo_main(args:list[str]|None=None):
+    """`llmlit dpo [--config FILE] [options]`: DPO from a backbone on preference pairs, then the test split's
+    metrics and responses (`responses.jsonl`) from the best checkpoint."""
+    return _pair_main('dpo', LitDPO, args, responses=True)
+
+def reward_main(args:list[str]|None=None):
+    """`llmlit reward [--config FILE] [options]`: a reward model trained on preference pairs, then its held-out
+    pairwise accuracy from the best checkpoint; `model/` loads with `LitRewardModel.from_pretrained`."""
+    return _pair_main('reward', LitRewardModel, args, responses=False)

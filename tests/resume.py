@@ -1,6 +1,7 @@
 "Shared by the SFT and LoRA tests: one run whole, one killed with SIGKILL at its first checkpoint and resumed."
 import csv, os, signal, subprocess, time
 import torch
+from cli_process import run_llmlit
 
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1'}
 
@@ -8,7 +9,7 @@ def run_killed_and_resumed(verb:str, common:list, tmp_path)->tuple[dict, dict, i
     """`llmlit verb *common` into tmp_path/full; the same into tmp_path/cut, killed with SIGKILL once
     `last.ckpt` exists, then resumed from it. Returns the train losses by step of both, and the killed step."""
     def llmlit(*args):
-        r = subprocess.run(['llmlit', verb, *map(str, args)], capture_output=True, text=True, env=ENV)
+        r = run_llmlit([verb, *args], env=ENV, text=True)
         assert r.returncode == 0, r.stderr[-3000:]
     llmlit(*common, '--run_dir', tmp_path/'full')
     ck = tmp_path/'cut/checkpoints/last.ckpt'

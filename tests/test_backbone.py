@@ -8,6 +8,7 @@ from llmlit.classify import LitClassifier, SpamDataModule
 from llmlit.data import load_corpus
 from llmlit.pretrain import LitCausalLM
 from llmlit.tokenizer import train_bpe
+from cli_process import run_llmlit
 
 QUIET = ['--trainer.enable_progress_bar', 'false', '--trainer.enable_model_summary', 'false', '--trainer.accelerator', 'cpu']
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1'}
@@ -37,7 +38,7 @@ def spam_files(tmp_path_factory):
     return d
 
 def llmlit(*args, cwd=None):
-    r = subprocess.run(['llmlit', *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd)
+    r = run_llmlit(args, cwd, ENV, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     return r
 

@@ -1,11 +1,12 @@
 """Bad input, every verb: `llmlit` prints one `error: <message>` naming what is wrong and where, and exits 2 for bad
 input or usage, 1 for a failure at run time; never a traceback (unless `--debug`), never exit 0 having done something
-wrong. Each case runs the real command in a fresh process, as a user would."""
+wrong. Each case runs the real command in a fresh process, as a user would (forked from one that has imported llmlit
+already: `cli_process.py`)."""
 import json, os, pickle, re, subprocess, sys, textwrap
 from pathlib import Path
 import pytest
+from cli_process import run_llmlit
 
-LAUNCH = 'import sys; from llmlit.cli import main; sys.exit(main())'
 SHARED = Path(os.environ.get('LLMLIT_DATA') or Path(__file__).resolve().parents[2]/'shared/data')
 PRE = ['--data.tokenizer', 'char', '--model.preset', 'tiny', '--data.context_length', '16', '--data.batch_size', '2',
        '--trainer.max_steps', '2', '--trainer.val_check_interval', '2', '--trainer.limit_val_batches', '1',
@@ -23,7 +24,7 @@ def run(args, cwd, env=None, timeout=300):
     e = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'TOKENIZERS_PARALLELISM': 'false',
          'LLMLIT_CACHE': str(Path(cwd)/'cache'), 'WANDB_MODE': 'offline', 'PYTHONWARNINGS': 'ignore', **(env or {})}
     e.pop('LLMLIT_DEBUG', None) if 'LLMLIT_DEBUG' not in (env or {}) else None
-    return subprocess.run([sys.executable, '-c', LAUNCH, *args], cwd=cwd, env=e, capture_output=True, timeout=timeout)
+    return run_llmlit(args, cwd, e, timeout)
 
 @pytest.fixture(scope='session')
 def d(tmp_path_factory):

@@ -11,6 +11,7 @@ from llmlit.evaluate import (arc_task, evaluate_task, hellaswag_task, jsonl_task
                              mmlu_task, perplexity, truthfulqa_task)
 from llmlit.model import GPT, GPTConfig
 from llmlit.tokenizer import gpt2_tokenizer
+from cli_process import run_llmlit
 
 DATA = Path(os.environ.get('LLMLIT_DATA') or Path(__file__).resolve().parents[2]/'shared/data')
 HS = DATA/'mc-sample/hellaswag_train_200.jsonl'
@@ -166,8 +167,7 @@ def test_lm_eval_runs_llmlit_models(tiny, tmp_path):
 
 def llmlit(*args, cwd):
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'}
-    return subprocess.run([sys.executable, '-c', 'import sys; from llmlit.cli import main; sys.exit(main())', *map(str, args)], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
+    return run_llmlit(args, cwd, env, text=True)
 
 def test_eval_cli(tiny, tmp_path):
     "`llmlit eval` writes results.json and results.md with the random band; `llmlit eval ppl` the perplexity."

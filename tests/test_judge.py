@@ -8,6 +8,7 @@ import pytest
 openai = pytest.importorskip('openai')
 import httpx
 from test_serve import GGUF, free_port, running_server
+from cli_process import run_llmlit
 
 pytestmark = pytest.mark.skipif(not GGUF.exists(), reason='no offline SmolLM2')
 
@@ -26,7 +27,7 @@ QUESTIONS = [
 ]
 
 def run(*args, **kw):
-    return subprocess.run(['llmlit', *map(str, args)], capture_output=True, text=True, timeout=600, **kw)
+    return run_llmlit(args, text=True, **kw)
 
 @pytest.fixture(scope='module')
 def judge_server():

@@ -12,6 +12,7 @@ from llmlit.model import GPT, GPTConfig, save_hf
 from llmlit.sft import read_records
 from llmlit.tokenizer import get_tokenizer
 from resume import run_killed_and_resumed
+from cli_process import run_llmlit
 
 QUIET = ['--trainer.enable_progress_bar', 'false', '--trainer.enable_model_summary', 'false', '--trainer.accelerator', 'cpu']
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1'}
@@ -114,7 +115,7 @@ def book(): return [r for r, _ in read_records('instruction-data')]
 def gpt2(): return get_tokenizer('gpt2')
 
 def llmlit(*args, rc=0):
-    r = subprocess.run(['llmlit', *map(str, args)], capture_output=True, text=True, env=ENV)
+    r = run_llmlit(args, env=ENV, text=True)
     assert r.returncode == rc, r.stderr[-3000:]
     return r
 

@@ -11,6 +11,7 @@ from llmlit.sft import TRAIN_ON, InstructionDataModule, LitSFT, load_conversatio
 from llmlit.sft import to_conversation, tokenize_rendered
 from llmlit.tokenizer import get_tokenizer
 from resume import run_killed_and_resumed
+from cli_process import run_llmlit
 
 MODELS = Path(os.environ.get('LLMLIT_MODELS') or Path(__file__).resolve().parents[2]/'shared/models')
 GGUF = MODELS/'SmolLM2-135M-Instruct.Q4_1.gguf'
@@ -162,7 +163,7 @@ def test_gradient_accumulation_equals_one_large_batch(kind, book, gpt2, tmp_path
     assert big.abs().max() > 1e-3
 
 def llmlit(*args, cwd=None, rc=0):
-    r = subprocess.run(['llmlit', *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd)
+    r = run_llmlit(args, cwd, ENV, text=True)
     assert r.returncode == rc, r.stderr[-3000:]
     return r
 
