@@ -252,7 +252,11 @@ class PreferenceDataModule(pl.LightningDataModule):
         self.stats[split] = {'pairs': len(out), 'identical': self.stats[split].get('identical', 0),
                              'prompt_too_long': len(long_prompt), 'truncated': cut, 'dropped': dropped,
                              'tokens': n_tok}
-        if not out: raise ValueError(f'No {split} pairs are left (max_length={self.max_length}).')
+        if not out:
+            raise ValueError(f'{self.hparams.path}: no {split} pairs are left of the {len(self.pairs[split])} in '
+                             f'the split ({self.stats[split]["identical"]} identical left out before; '
+                             f'{len(long_prompt)} with a prompt filling max_length={self.max_length}, {dropped} '
+                             "longer ones dropped by overflow='drop').")
         return out
 
     def kept(self, split:str)->list[Preference]:

@@ -19,6 +19,7 @@ def _child(args, cwd, env, out, err):
     os.chdir(cwd)
     sys.argv = [shutil.which('llmlit') or 'llmlit', *args]   # what Lightning's DDP launcher runs again per rank
     os.environ.clear(); os.environ.update(env)
+    tempfile.tempdir = None   # $TMPDIR is read again
     if env.get('PYTHONWARNINGS') == 'ignore': warnings.simplefilter('ignore')
     for fd, path in ((1, out), (2, err)):
         f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC); os.dup2(f, fd); os.close(f)

@@ -98,11 +98,16 @@ def d(tmp_path_factory):
     (d/'sft_empty.json').write_text('[]')
     (d/'sft_empty.jsonl').write_text('\n')
     (d/'sft_not_json.json').write_text('[{"instruction": "a",')
+    pref = [{'instruction': f'say {w}', 'input': '', 'chosen': f'{w} to you', 'rejected': 'no'} for w in text.split()[:8]]
+    (d/'pref_good.json').write_text(json.dumps(pref))
+    (d/'pref_no_rejected.json').write_text(json.dumps(pref[:2] + [{'instruction': 'say hi', 'chosen': 'hi'}]))
+    (d/'pref_long.json').write_text(json.dumps([{**pref[1], 'instruction': 'say ' * 40}] * 20))
     return d
 
 def P(*a): return ['pretrain', '--data.source', '{d}/text.txt', *PRE, '--run_dir', '{d}/runs/x', *a]
 def C(*a): return ['classify', '--model.backbone', '{d}/model', *CLS, '--run_dir', '{d}/runs/c', *a]
 def S(*a): return ['sft', '--model.backbone', '{d}/model_gpt2', *CLS, '--run_dir', '{d}/runs/s', *a]
+def D(verb, *a): return [verb, '--model.backbone', '{d}/model_gpt2', *CLS, '--run_dir', '{d}/runs/' + verb, *a]
 
 # (id, args, exit code, regexes the message must match: what is wrong and where)
 CASES = [
@@ -197,6 +202,16 @@ CASES = [
     ('sft-longer-than-context', S('--data.path', '{d}/sft_good.json', '--data.overflow', 'error'), 2,
      ['sft_good.json record', 'tokens long', 'max_length=32']),
     ('sft-conversation-in-alpaca', S('--data.path', '{d}/sft_ends_user.json'), 2, ['sft_ends_user.json record 0']),
+    # preference pairs (dpo, reward)
+    ('dpo-no-rejected', D('dpo', '--data.path', '{d}/pref_no_rejected.json'), 2,
+     ['pref_no_rejected.json record 2', "'rejected'"]),
+    ('dpo-prompt-longer-than-context', D('dpo', '--data.path', '{d}/pref_long.json', '--data.overflow', 'error'), 2,
+     ['pref_long.json record 0', 'its prompt alone is', 'max_length=32']),
+    ('dpo-unknown-loss', D('dpo', '--data.path', '{d}/pref_good.json', '--model.loss_type', 'kto'), 2,
+     ['model.loss_type must be one of sigmoid, ipo, hinge, robust']),
+    ('dpo-adapters-without-lora', D('dpo', '--data.path', '{d}/pref_good.json', '--model.reference', 'adapters'), 2,
+     ["model.reference='adapters'", 'model.lora']),
+    ('reward-not-json', D('reward', '--data.path', '{d}/sft_not_json.json'), 2, ['sft_not_json.json']),
     ('sft-unknown-format', S('--data.path', '{d}/sft_good.json', '--data.format', 'vicuna'), 2, ['data.format', 'chatml']),
     ('sft-unknown-train-on', S('--data.path', '{d}/sft_good.json', '--data.train_on', 'prompt'), 2,
      ['data.train_on', 'completion']),

@@ -4,6 +4,7 @@ the previous checkpoint stays loadable, the resumed run continues from it, and m
 import csv, os, random, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
+from cli_process import run_llmlit
 
 LAUNCH = 'import sys; from llmlit.cli import main; sys.exit(main())'
 SHARED = Path(os.environ.get('LLMLIT_DATA') or Path(__file__).resolve().parents[2]/'shared/data')
@@ -22,8 +23,7 @@ def pretrain_args(src, run_dir, steps, every=1, preset='tiny', extra=()):
             '--checkpoint.every_n_train_steps', str(every), '--run_dir', str(run_dir), *extra]
 
 def llmlit(args, tmp, **kw):
-    return subprocess.run([sys.executable, '-c', LAUNCH, *args], cwd=tmp, env=env(tmp, **kw), capture_output=True,
-                          text=True, timeout=600)
+    return run_llmlit(args, tmp, env(tmp, **kw), text=True)
 
 def load_ckpt(p:Path)->dict:
     "Load a checkpoint the way llmlit resumes one (its own checkpoint IO, weights_only)."
