@@ -26,7 +26,7 @@ from .lora import LoRAArgs, adapter_root, adapters_off, lora_layers, merged_back
 from .run import _best_checkpoint, _weights_from
 from .sft import FORMATS, OVERFLOW, SHAREGPT_ROLES, Conversation, LitSFT, SFTBatches, Responses
 from .sft import output_head, read_records, render, respond, split_records, to_conversation
-from .sft import tokenize_rendered, write_jsonl, _sft_tokenizer
+from .sft import tokenize_rendered, write_jsonl, fit_and_test, _sft_cli_class
 
 # %% auto #0
 __all__ = ['LOSS_TYPES', 'REFERENCES', 'REWARD_MODEL_TYPE', 'DPO_DEFAULTS', 'Preference', 'to_preference', 'read_preferences',
@@ -654,38 +654,14 @@ class LitRewardModel(_PairModel, LitSFT):
 DPO_DEFAULTS = {'max_epochs': 1, 'accelerator': 'auto', 'devices': 1, 'log_every_n_steps': 10,
                 'gradient_clip_val': 1.0}
 
-def _pair_cli_class(responses:bool):
-    from lightning.pytorch.callbacks import ModelCheckpoint
-    from llmlit.run import LLMLitCLI
-    class PairCLI(LLMLitCLI):
-        def add_arguments_to_parser(self, parser):
-            super().add_arguments_to_parser(parser)
-            if responses: parser.add_class_arguments(Responses, 'responses', instantiate=True)
-            parser.add_lightning_class_args(ModelCheckpoint, 'checkpoint')
-            parser.set_defaults({'checkpoint.save_last': True, 'checkpoint.monitor': 'val_loss',
-                                 'checkpoint.mode': 'min', 'checkpoint.save_top_k': 1,
-                                 'checkpoint.filename': 'best-{epoch}-{step}-{val_loss:.4f}'})
-
-        def before_instantiate_classes(self):
-            super().before_instantiate_classes()
-            m, d = self.config.model, self.config.data
-            if d.tokenizer is None: d.tokenizer = _sft_tokenizer(m.backbone)
-    return PairCLI
-
 def _pair_main(verb:str, module_class, args:list[str]|None, responses:bool):
     import sys
     args = sys.argv[1:] if args is None else list(args)
     warnings.filterwarnings('ignore', message='.*IterableDataset. has .__len__. defined')   # sharded by SFTBatches
-    cli = _pair_cli_class(responses)(module_class, PreferenceDataModule, verb=verb, args=args,
-                                     trainer_defaults=DPO_DEFAULTS, seed_everything_default=123)
+    cli = _sft_cli_class(responses)(module_class, PreferenceDataModule, verb=verb, args=args,
+                                    trainer_defaults=DPO_DEFAULTS, seed_everything_default=123)
     t, dm, model = cli.trainer, cli.datamodule, cli.model
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='.*does not have many workers')
-        warnings.filterwarnings('ignore', message='.*resuming from a checkpoint that ended before the epoch ended')
-        t.fit(model, dm, ckpt_path=cli.config.ckpt_path)
-        best = _best_checkpoint(t)   # the summary's val and test metrics are the best checkpoint's
-        if dm.has_split('val'): t.validate(model, dm, ckpt_path=best, verbose=False)
-        if dm.has_split('test'): t.test(model, dm, ckpt_path=best, verbose=False)
+    best = fit_and_test(cli)   # the summary's val and test metrics are the best checkpoint's
     if not t.is_global_zero: return cli
     n_resp = 0
     if responses:

@@ -33,7 +33,7 @@ __all__ = ['ROLES', 'SHAREGPT_ROLES', 'FORMATS', 'ALPACA_PREAMBLE', 'STANFORD_IN
            'OVERFLOW', 'PLAIN_HEAD', 'SFT_DEFAULTS', 'Conversation', 'to_conversation', 'read_records',
            'load_conversations', 'split_records', 'Rendered', 'render', 'trained_spans', 'tokenize_rendered',
            'MaskView', 'fit_length', 'SFTBatches', 'InstructionDataModule', 'masked_nll', 'output_head', 'LitSFT',
-           'respond', 'write_jsonl', 'Responses', 'sft_main', 'inspect_main']
+           'respond', 'write_jsonl', 'Responses', 'fit_and_test', 'sft_main', 'inspect_main']
 
 # %% ../nbs/api/11_sft.ipynb #e6574431
 ROLES = ('system', 'user', 'assistant')
@@ -733,13 +733,14 @@ def _sft_tokenizer(backbone:Optional[str])->Optional[str]:
     "data.tokenizer's default: the backbone's own tokenizer when it has one."
     return str(backbone) if backbone and backbone_tokenizer(backbone) is not None else None
 
-def _sft_cli_class():
+def _sft_cli_class(responses:bool=True):
+    "The CLI of `llmlit sft` (and of `llmlit dpo` and `llmlit reward`): a `responses:` section when `responses`."
     from lightning.pytorch.callbacks import ModelCheckpoint
     from llmlit.run import LLMLitCLI
     class SFTCLI(LLMLitCLI):
         def add_arguments_to_parser(self, parser):
             super().add_arguments_to_parser(parser)
-            parser.add_class_arguments(Responses, 'responses', instantiate=True)
+            if responses: parser.add_class_arguments(Responses, 'responses', instantiate=True)
             parser.add_lightning_class_args(ModelCheckpoint, 'checkpoint')
             parser.set_defaults({'checkpoint.save_last': True, 'checkpoint.monitor': 'val_loss', 'checkpoint.mode': 'min',
                                  'checkpoint.save_top_k': 1, 'checkpoint.filename': 'best-{epoch}-{step}-{val_loss:.4f}'})
@@ -749,6 +750,19 @@ def _sft_cli_class():
             m, d = self.config.model, self.config.data
             if d.tokenizer is None: d.tokenizer = _sft_tokenizer(m.backbone)
     return SFTCLI
+
+def fit_and_test(cli)->str|None:
+    "Fit `cli`'s model, then validate and test the best checkpoint (the summary's figures); its path, or None."
+    import warnings
+    t, dm, model = cli.trainer, cli.datamodule, cli.model
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*does not have many workers')
+        warnings.filterwarnings('ignore', message='.*resuming from a checkpoint that ended before the epoch ended')
+        t.fit(model, dm, ckpt_path=cli.config.ckpt_path)
+        best = _best_checkpoint(t)
+        if dm.has_split('val'): t.validate(model, dm, ckpt_path=best, verbose=False)
+        if dm.has_split('test'): t.test(model, dm, ckpt_path=best, verbose=False)
+    return best
 
 def sft_main(args:list[str]|None=None):
     """`llmlit sft [--config FILE] [options]`: fit, then the test split's loss and responses
@@ -760,13 +774,7 @@ def sft_main(args:list[str]|None=None):
     cli = _sft_cli_class()(LitSFT, InstructionDataModule, verb='sft', args=args, trainer_defaults=SFT_DEFAULTS,
                            seed_everything_default=123)
     t, dm, model = cli.trainer, cli.datamodule, cli.model
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='.*does not have many workers')
-        warnings.filterwarnings('ignore', message='.*resuming from a checkpoint that ended before the epoch ended')
-        t.fit(model, dm, ckpt_path=cli.config.ckpt_path)
-        best = _best_checkpoint(t)   # the summary's val_loss and test_loss are the best checkpoint's
-        if dm.has_split('val'): t.validate(model, dm, ckpt_path=best, verbose=False)
-        if dm.has_split('test'): t.test(model, dm, ckpt_path=best, verbose=False)
+    best = fit_and_test(cli)
     if not t.is_global_zero: return cli
     r = cli.config_init.get('responses') if hasattr(cli.config_init, 'get') else None
     r = r if isinstance(r, Responses) else Responses()
